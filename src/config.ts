@@ -1,0 +1,175 @@
+/**
+ * Gateway settings: one zod schema, parsed once at start from (lowest to highest precedence)
+ * defaults, a JSON/YAML config file, `SPARKGATE_*` environment variables and CLI flags, then
+ * frozen and injected. No module reads `process.env` at import time.
+ *
+ * Environment names: `SPARKGATE_<UPPER_SNAKE_KEY>`, e.g. `maxKernels` -> `SPARKGATE_MAX_KERNELS`;
+ * Spark settings nest under `spark`: `spark.driverPortRange` -> `SPARKGATE_SPARK_DRIVER_PORT_RANGE`.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+// TEMP until src/spark lands
+const sparkSettingsSchema = z.object({ mode: z.enum(['local', 'kubernetes']).default('local') }).loose();
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const ENV_PREFIX = 'SPARKGATE_';
+
+const boolish = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
+  return v;
+}, z.boolean());
+
+const stringList = z.preprocess(
+  (v) =>
+    typeof v === 'string'
+      ? v
+          .split(/[,:]/)
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : v,
+  z.array(z.string().min(1)),
+);
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const configSchema = z
+  .object({
+    /** Interface to listen on; 0.0.0.0 in a pod. */
+    host: z.string().min(1).default('127.0.0.1'),
+    port: int(0, 65535).default(8888),
+    /** API token; generated at start when empty (and printed once, never logged). */
+    token: z.string().default(''),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Python interpreter that has ipykernel; found automatically when empty. */
+    python: z.string().default(''),
+    kernelspecDirs: stringList.default([path.join(REPO_ROOT, 'kernel', 'specs')]),
+    /** Put first on the kernels' PYTHONPATH (the sparkgate_kernel launcher package). */
+    kernelPythonPath: z.string().default(path.join(REPO_ROOT, 'kernel', 'python')),
+    defaultKernelName: z.string().default('python3'),
+    /** Connection files and per-session conf files live here (mode 0700). */
+    runtimeDir: z.string().default(path.join(os.tmpdir(), `sparkgate-${process.getuid?.() ?? 'user'}`)),
+    /** Working directory of kernels. */
+    workDir: z.string().default(process.cwd()),
+    /** Honour KERNEL_WORKING_DIR from clients (Enterprise Gateway's EG_MIRROR_WORKING_DIRS). */
+    mirrorWorkingDirs: boolish.default(false),
+    maxKernels: int(1, 10_000).default(32),
+    kernelStartTimeoutMs: int(1_000, 600_000).default(60_000),
+    kernelShutdownTimeoutMs: int(100, 120_000).default(5_000),
+    /** Jupyter's cull_idle_timeout: shut kernels idle this long; 0 disables culling. */
+    cullIdleTimeoutSeconds: int(0, 10_000_000).default(0),
+    cullIntervalSeconds: int(1, 86_400).default(300),
+    cullConnected: boolish.default(false),
+    maxBodyBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    maxWsMessageBytes: int(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    /** iopub messages kept per client session while it is disconnected, replayed on reconnect. */
+    offlineBufferMessages: int(0, 100_000).default(1_000),
+    spark: sparkSettingsSchema.default(sparkSettingsSchema.parse({})),
+  })
+  .strict();
+
+export type GatewayConfig = Readonly<z.infer<typeof configSchema>>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+function toSnake(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+/** Map SPARKGATE_* variables onto the schema's keys (one level of nesting for `spark`). */
+export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const spark: Record<string, unknown> = {};
+  const sparkKeys = Object.keys(sparkSettingsSchema.shape);
+  for (const key of Object.keys(configSchema.shape)) {
+    if (key === 'spark') continue;
+    const value = env[ENV_PREFIX + toSnake(key)];
+    if (value !== undefined) out[key] = value;
+  }
+  for (const key of sparkKeys) {
+    const value = env[`${ENV_PREFIX}SPARK_${toSnake(key)}`];
+    if (value !== undefined) spark[key] = value;
+  }
+  if (Object.keys(spark).length > 0) out['spark'] = spark;
+  return out;
+}
+
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`config file ${file} must hold an object`);
+  return value as Record<string, unknown>;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function merge(...layers: Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) {
+      if (v === undefined) continue;
+      if (k === 'spark' && typeof v === 'object' && v !== null) {
+        out[k] = { ...((out[k] as object | undefined) ?? {}), ...(v as object) };
+      } else {
+        out[k] = v;
+      }
+    }
+  }
+  return out;
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  const key = issue.path.join('.');
+  const envName =
+    issue.path[0] === 'spark' && issue.path[1] !== undefined
+      ? `${ENV_PREFIX}SPARK_${toSnake(String(issue.path[1]))}`
+      : `${ENV_PREFIX}${toSnake(String(issue.path[0] ?? ''))}`;
+  return `setting ${key || '(root)'} (env ${envName}): ${issue.message}`;
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  file?: string;
+  overrides?: Record<string, unknown>;
+}
+
+/** Parse, validate and freeze the configuration. Errors name the setting and its env var. */
+export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
+  const env = options.env ?? {};
+  const file = options.file ?? env[`${ENV_PREFIX}CONFIG`];
+  const merged = merge(file ? readConfigFile(file) : {}, configFromEnv(env), options.overrides ?? {});
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration:\n  ${parsed.error.issues.map(describe).join('\n  ')}`);
+  }
+  return deepFreeze(parsed.data);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) deepFreeze(v);
+  }
+  return value;
+}

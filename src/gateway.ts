@@ -1,0 +1,120 @@
+/**
+ * The composition root: builds every long-lived object from the frozen config and owns their
+ * start/stop order. `start()` and `stop()` are safe to call twice.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { REPO_ROOT, type GatewayConfig } from './config.js';
+import { buildServer, type RouteRegistrar } from './http/server.js';
+import { KernelManager } from './kernels/kernel-manager.js';
+import type { LauncherRegistry, SessionPlugin } from './kernels/kernel-launcher.js';
+import { KernelspecStore } from './kernels/kernelspec-store.js';
+import type { ProbeFn } from './kernels/python-interpreter.js';
+import { createLogger, type Logger } from './logger.js';
+import { GatewayMetrics } from './metrics.js';
+import { SessionStore } from './sessions/session-store.js';
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  logger?: Logger;
+  /** The environment kernels inherit (SPARKGATE_* removed). */
+  env?: NodeJS.ProcessEnv;
+  plugins?: readonly SessionPlugin[];
+  launchers?: LauncherRegistry;
+  routes?: readonly RouteRegistrar[];
+  probePython?: ProbeFn;
+  defaultMetrics?: boolean;
+}
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export class Gateway {
+  readonly config: GatewayConfig;
+  readonly token: string;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly kernelspecs: KernelspecStore;
+  readonly kernels: KernelManager;
+  readonly sessions: SessionStore;
+  private app: FastifyInstance | undefined;
+  private ready = false;
+  private starting: Promise<string> | undefined;
+  private stopping: Promise<void> | undefined;
+  private address: string | undefined;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.config = options.config;
+    this.token = options.config.token || randomBytes(24).toString('hex');
+    this.logger = options.logger ?? createLogger({ level: options.config.logLevel });
+    this.metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+    this.kernelspecs = new KernelspecStore({
+      dirs: options.config.kernelspecDirs,
+      defaultName: options.config.defaultKernelName,
+      onInvalid: (dir, message) => this.logger.warn({ dir, message }, 'ignoring invalid kernelspec'),
+    });
+    this.kernels = new KernelManager({
+      config: options.config,
+      logger: this.logger,
+      metrics: this.metrics,
+      kernelspecs: this.kernelspecs,
+      parentEnv: options.env ?? process.env,
+      ...(options.plugins ? { plugins: options.plugins } : {}),
+      ...(options.launchers ? { launchers: options.launchers } : {}),
+      ...(options.probePython ? { probePython: options.probePython } : {}),
+    });
+    this.sessions = new SessionStore((id) => this.kernels.find(id) !== undefined);
+  }
+
+  /** Listen and return the base URL (http://host:port). */
+  start(): Promise<string> {
+    this.starting ??= (async () => {
+      await this.kernels.start();
+      this.app = await buildServer(
+        {
+          config: this.config,
+          token: this.token,
+          logger: this.logger,
+          metrics: this.metrics,
+          kernels: this.kernels,
+          kernelspecs: this.kernelspecs,
+          sessions: this.sessions,
+          version: packageVersion(),
+          isReady: () => this.ready && !this.stopping,
+        },
+        this.options.routes ?? [],
+      );
+      const address = await this.app.listen({ host: this.config.host, port: this.config.port });
+      this.address = address;
+      this.ready = true;
+      this.logger.info({ address, kernelspecs: this.kernelspecs.list().map((s) => s.name) }, 'sparkgate listening');
+      return address;
+    })();
+    return this.starting;
+  }
+
+  get url(): string {
+    if (!this.address) throw new Error('gateway not started');
+    return this.address;
+  }
+
+  get port(): number {
+    return Number(new URL(this.url).port);
+  }
+
+  /** Stop accepting, shut every kernel down (and its executors), close the server. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.ready = false;
+      if (this.starting) await this.starting.catch(() => undefined);
+      await this.kernels.stop();
+      await this.app?.close();
+      this.logger.info('sparkgate stopped');
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,58 @@
+/** `/api/kernels`: thin handlers; policy and lifecycle live in KernelManager. */
+import type { FastifyInstance } from 'fastify';
+import { errors } from '../../errors.js';
+import type { Kernel } from '../../kernels/kernel.js';
+import { kernelModelSchema, startKernelBodySchema, uuidSchema } from '../models.js';
+import type { ServerDeps } from '../server.js';
+
+export function kernelModel(kernel: Kernel) {
+  return kernelModelSchema.parse(kernel.model());
+}
+
+export function parseBody<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, body: unknown): T {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw errors.invalidBody(`Invalid request body: ${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** A kernel id from the URL: UUID-shaped or 404 (Jupyter Server's routes only match UUIDs). */
+export function kernelIdParam(id: string): string {
+  if (!uuidSchema.safeParse(id).success) throw errors.kernelNotFound(id.slice(0, 64));
+  return id;
+}
+
+export function registerKernelRoutes(app: FastifyInstance, deps: ServerDeps): void {
+  const { kernels } = deps;
+
+  app.get('/api/kernels', async () => kernels.list().map(kernelModel));
+
+  app.post('/api/kernels', async (req, reply) => {
+    if (typeof req.body !== 'object' && req.body !== undefined) throw errors.invalidBody('Request body must be a JSON object');
+    const body = parseBody(startKernelBodySchema, req.body);
+    const kernel = await kernels.startKernel({ name: body.name, env: body.env });
+    return reply
+      .status(201)
+      .header('location', `/api/kernels/${kernel.id}`)
+      .send(kernelModel(kernel));
+  });
+
+  app.get<{ Params: { id: string } }>('/api/kernels/:id', async (req) => kernelModel(kernels.get(kernelIdParam(req.params.id))));
+
+  app.delete<{ Params: { id: string } }>('/api/kernels/:id', async (req, reply) => {
+    await kernels.shutdownKernel(kernelIdParam(req.params.id));
+    return reply.status(204).send();
+  });
+
+  app.post<{ Params: { id: string } }>('/api/kernels/:id/interrupt', async (req, reply) => {
+    await kernels.interruptKernel(kernelIdParam(req.params.id));
+    return reply.status(204).send();
+  });
+
+  app.post<{ Params: { id: string } }>('/api/kernels/:id/restart', async (req) => {
+    const kernel = await kernels.restartKernel(kernelIdParam(req.params.id));
+    return kernelModel(kernel);
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * The HTTP/websocket server: fastify with one error shape (`{message, reason}`), token auth on
+ * every route but the probes, and the route modules registered below.
+ */
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { GatewayConfig } from '../config.js';
+import { GatewayError, isGatewayError } from '../errors.js';
+import type { KernelManager } from '../kernels/kernel-manager.js';
+import type { KernelspecStore } from '../kernels/kernelspec-store.js';
+import { scrubUrl, type Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type { SessionStore } from '../sessions/session-store.js';
+import { selectProtocol } from '../wire/ws-codec.js';
+import { TokenAuth } from './auth.js';
+import { registerKernelRoutes } from './routes/kernels.js';
+import { registerKernelspecRoutes } from './routes/kernelspecs.js';
+import { registerOpsRoutes } from './routes/ops.js';
+import { registerSessionRoutes } from './routes/sessions.js';
+import { registerKernelWebsocket } from './kernel-websocket.js';
+
+export interface ServerDeps {
+  config: GatewayConfig;
+  token: string;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  kernels: KernelManager;
+  kernelspecs: KernelspecStore;
+  sessions: SessionStore;
+  version: string;
+  isReady: () => boolean;
+}
+
+/** Routes that answer without a token: Kubernetes probes. */
+const PUBLIC_ROUTES = new Set(['/healthz', '/readyz']);
+
+export type RouteRegistrar = (app: FastifyInstance, deps: ServerDeps) => void;
+
+export async function buildServer(deps: ServerDeps, extraRoutes: readonly RouteRegistrar[] = []): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast keeps the default instance type.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: deps.config.maxBodyBytes,
+    // Jupyter's kernel/session ids are UUIDs; a longer param is never valid.
+    routerOptions: { maxParamLength: 200 },
+    return503OnClosing: true,
+  });
+
+  // Bodies are JSON whatever the content type says (tornado clients send none); an empty body
+  // is "no body", which JupyterLab sends for interrupt/restart.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new GatewayError(400, 'invalid_json', 'Request body is not valid JSON'), undefined);
+    }
+  });
+
+  const auth = new TokenAuth(deps.token);
+  app.addHook('onRequest', async (req) => {
+    const path = req.url.split('?', 1)[0]!;
+    if (PUBLIC_ROUTES.has(path)) return;
+    if (!auth.check(TokenAuth.presented(req.headers.authorization, req.url))) {
+      throw new GatewayError(
+        401,
+        'unauthorized',
+        'Missing or invalid token: send "Authorization: token <TOKEN>" or ?token=<TOKEN>',
+      );
+    }
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.debug({ method: req.method, url: scrubUrl(req.url), status: reply.statusCode }, 'request');
+  });
+
+  app.setErrorHandler((err: FastifyError | GatewayError, req, reply) => {
+    if (isGatewayError(err)) {
+      if (err.status >= 500) req.log.error({ reason: err.reason, msg_: err.message }, 'request failed');
+      return reply.status(err.status).send(err.toJSON());
+    }
+    const status = err.statusCode ?? 500;
+    if (status >= 500) {
+      req.log.error({ err: err.message, code: err.code, url: scrubUrl(req.url) }, 'unhandled error');
+      return reply.status(500).send({ message: 'Internal server error; see the gateway log', reason: 'internal_error' });
+    }
+    const reason =
+      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? 'payload_too_large'
+        : (err.code ?? 'bad_request').replace(/^FST_ERR_/, '').toLowerCase();
+    const message =
+      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? `Request body exceeds ${deps.config.maxBodyBytes} bytes (setting maxBodyBytes)`
+        : err.message;
+    return reply.status(status).send({ message, reason });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).send({ message: `No route for ${req.method} ${scrubUrl(req.url).split('?')[0]}`, reason: 'not_found' });
+  });
+
+  await app.register(websocket, {
+    options: {
+      maxPayload: deps.config.maxWsMessageBytes,
+      handleProtocols: (protocols) => selectProtocol(protocols),
+      perMessageDeflate: false,
+    },
+    errorHandler: (error, socket, req) => {
+      req.log.warn({ err: error.message }, 'websocket error');
+      socket.terminate();
+    },
+  });
+
+  registerOpsRoutes(app, deps);
+  registerKernelspecRoutes(app, deps);
+  registerKernelRoutes(app, deps);
+  registerSessionRoutes(app, deps);
+  registerKernelWebsocket(app, deps);
+  for (const register of extraRoutes) register(app, deps);
+  return app;
+}

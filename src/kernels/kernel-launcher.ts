@@ -1,0 +1,113 @@
+/**
+ * How a kernelspec becomes a process: a small plug-in point chosen by data
+ * (`metadata.sparkgate.launcher` in kernel.json, default `ipykernel`), plus session plug-ins
+ * (Spark conf rendering, executor GC) that add to every launch and run at every session end.
+ */
+import type { GatewayConfig } from '../config.js';
+import { errors } from '../errors.js';
+import type { Kernelspec } from './kernelspec-store.js';
+
+export interface LaunchContext {
+  kernelId: string;
+  spec: Kernelspec;
+  connectionFile: string;
+  /** Validated KERNEL_* variables from the client. */
+  userEnv: Readonly<Record<string, string>>;
+  config: GatewayConfig;
+  /** Python interpreter with ipykernel, when one was found. */
+  python: string | undefined;
+}
+
+export interface LaunchPlan {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+}
+
+export interface KernelLauncher {
+  readonly name: string;
+  plan(ctx: LaunchContext): LaunchPlan;
+}
+
+/** What a session plug-in adds to a launch; `files` are removed when the session ends. */
+export interface SessionContribution {
+  env?: Record<string, string>;
+  files?: string[];
+}
+
+export type SessionEndReason = 'shutdown' | 'restart' | 'culled' | 'crashed' | 'start_failed' | 'gateway_stop';
+
+export interface SessionPlugin {
+  readonly name: string;
+  /** Before each (re)start; may reject with a GatewayError (policy, limits). */
+  prepare?(ctx: LaunchContext): Promise<SessionContribution>;
+  /** After the kernel process is gone, on every path into ended/dead/restart. */
+  onEnd?(kernelId: string, reason: SessionEndReason): Promise<void>;
+}
+
+/** Variables of the gateway that a kernel must never see (they hold the API token). */
+const PRIVATE_ENV = /^SPARKGATE_/;
+
+export function baseKernelEnv(parentEnv: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parentEnv)) if (v !== undefined && !PRIVATE_ENV.test(k)) env[k] = v;
+  return env;
+}
+
+/**
+ * The Jupyter kernelspec argv with placeholders substituted: `{connection_file}`,
+ * `{resource_dir}` (jupyter_client's), `{python}` (ours: the interpreter with ipykernel).
+ */
+export class ProcessLauncher implements KernelLauncher {
+  readonly name: string;
+
+  constructor(
+    name: string,
+    private readonly parentEnv: NodeJS.ProcessEnv,
+  ) {
+    this.name = name;
+  }
+
+  plan(ctx: LaunchContext): LaunchPlan {
+    const usesPython = ctx.spec.spec.argv.some((a) => a.includes('{python}'));
+    if (usesPython && !ctx.python) {
+      throw errors.unavailable(
+        'No Python interpreter with ipykernel was found on the gateway: apt-get install -y python3-ipykernel, or set SPARKGATE_PYTHON',
+      );
+    }
+    const argv = ctx.spec.spec.argv.map((arg) =>
+      arg
+        .replaceAll('{connection_file}', ctx.connectionFile)
+        .replaceAll('{resource_dir}', ctx.spec.dir)
+        .replaceAll('{python}', ctx.python ?? 'python3'),
+    );
+    const env = baseKernelEnv(this.parentEnv);
+    const pythonPath = [ctx.config.kernelPythonPath, env['PYTHONPATH']].filter(Boolean).join(':');
+    Object.assign(env, ctx.spec.spec.env, ctx.userEnv, {
+      PYTHONPATH: pythonPath,
+      SPARKGATE_KERNEL_ID: ctx.kernelId,
+      JPY_PARENT_PID: String(process.pid),
+    });
+    const workingDir = ctx.config.mirrorWorkingDirs ? ctx.userEnv['KERNEL_WORKING_DIR'] : undefined;
+    return { argv, env, cwd: workingDir ?? ctx.config.workDir };
+  }
+}
+
+export class LauncherRegistry {
+  private readonly launchers = new Map<string, KernelLauncher>();
+
+  register(launcher: KernelLauncher): this {
+    this.launchers.set(launcher.name, launcher);
+    return this;
+  }
+
+  for(spec: Kernelspec): KernelLauncher {
+    const launcher = this.launchers.get(spec.sparkgate.launcher);
+    if (!launcher) {
+      throw errors.unavailable(
+        `Kernelspec ${spec.name} asks for launcher ${JSON.stringify(spec.sparkgate.launcher)}, which this gateway does not have`,
+      );
+    }
+    return launcher;
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * The registry of sessions (kernels) and the gateway policy around them: the kernel limit, idle
+ * culling, and stopping everything on gateway shutdown.
+ */
+import { mkdirSync } from 'node:fs';
+import type { GatewayConfig } from '../config.js';
+import { errors, isGatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { launchTimeoutMs, validateKernelEnv } from './kernel-env.js';
+import {
+  LauncherRegistry,
+  ProcessLauncher,
+  type LaunchPlan,
+  type SessionEndReason,
+  type SessionPlugin,
+} from './kernel-launcher.js';
+import { Kernel, type PrepareContext } from './kernel.js';
+import type { KernelspecStore } from './kernelspec-store.js';
+import { findPythonWithIpykernel, missingPythonMessage, type ProbeFn } from './python-interpreter.js';
+import { isLive, type SessionState } from './session-state.js';
+
+export interface KernelManagerDeps {
+  config: GatewayConfig;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  kernelspecs: KernelspecStore;
+  plugins?: readonly SessionPlugin[];
+  launchers?: LauncherRegistry;
+  /** The environment kernels inherit (minus SPARKGATE_*). */
+  parentEnv?: NodeJS.ProcessEnv;
+  probePython?: ProbeFn;
+  now?: () => number;
+}
+
+export interface StartKernelRequest {
+  name?: string | undefined;
+  env?: unknown;
+}
+
+const STATES: SessionState[] = ['starting', 'idle', 'busy', 'restarting', 'terminating', 'dead'];
+
+export class KernelManager {
+  private readonly kernels = new Map<string, Kernel>();
+  private python: string | undefined;
+  private pythonProblem: string | undefined;
+  private cullTimer: NodeJS.Timeout | undefined;
+  private started = false;
+  private stopping: Promise<void> | undefined;
+  private readonly launchers: LauncherRegistry;
+  private readonly plugins: readonly SessionPlugin[];
+  private readonly now: () => number;
+
+  constructor(private readonly deps: KernelManagerDeps) {
+    this.plugins = deps.plugins ?? [];
+    this.now = deps.now ?? Date.now;
+    this.launchers =
+      deps.launchers ?? new LauncherRegistry().register(new ProcessLauncher('ipykernel', deps.parentEnv ?? process.env));
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    mkdirSync(this.deps.config.runtimeDir, { recursive: true, mode: 0o700 });
+    const lookup = await findPythonWithIpykernel({
+      configured: this.deps.config.python,
+      ...(this.deps.probePython ? { probe: this.deps.probePython } : {}),
+    });
+    this.python = lookup.interpreter;
+    if (!this.python) {
+      this.pythonProblem = missingPythonMessage(lookup);
+      this.deps.logger.warn(this.pythonProblem);
+    } else {
+      this.deps.logger.info({ python: this.python }, 'python interpreter with ipykernel');
+    }
+    const { cullIdleTimeoutSeconds, cullIntervalSeconds } = this.deps.config;
+    if (cullIdleTimeoutSeconds > 0) {
+      this.cullTimer = setInterval(() => void this.cull(), cullIntervalSeconds * 1000);
+      this.cullTimer.unref();
+    }
+  }
+
+  /** Shut every kernel down (gateway SIGTERM); safe to call twice. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.cullTimer) clearInterval(this.cullTimer);
+      this.cullTimer = undefined;
+      await Promise.allSettled([...this.kernels.values()].map((k) => k.shutdown('gateway_stop')));
+      this.kernels.clear();
+      this.updateGauge();
+    })();
+    return this.stopping;
+  }
+
+  get pythonInterpreter(): string | undefined {
+    return this.python;
+  }
+
+  get problems(): string[] {
+    return this.pythonProblem ? [this.pythonProblem] : [];
+  }
+
+  list(): Kernel[] {
+    return [...this.kernels.values()];
+  }
+
+  get(id: string): Kernel {
+    const kernel = this.kernels.get(id);
+    if (!kernel) throw errors.kernelNotFound(id);
+    return kernel;
+  }
+
+  find(id: string): Kernel | undefined {
+    return this.kernels.get(id);
+  }
+
+  /** Session ids that are live (used by the executor reaper). */
+  isLive(id: string): boolean {
+    const kernel = this.kernels.get(id);
+    return kernel !== undefined && isLive(kernel.state);
+  }
+
+  liveCount(): number {
+    let n = 0;
+    for (const k of this.kernels.values()) if (isLive(k.state)) n++;
+    return n;
+  }
+
+  async startKernel(request: StartKernelRequest): Promise<Kernel> {
+    if (this.stopping) throw errors.unavailable('The gateway is shutting down');
+    const name = request.name || this.deps.kernelspecs.defaultName;
+    const spec = this.deps.kernelspecs.get(name);
+    const userEnv = validateKernelEnv(request.env);
+    const startTimeoutMs = launchTimeoutMs(userEnv, this.deps.config.kernelStartTimeoutMs);
+    const launcher = this.launchers.for(spec);
+    if (this.liveCount() >= this.deps.config.maxKernels) throw errors.maxKernels(this.deps.config.maxKernels);
+
+    const kernel = new Kernel(
+      { spec, userEnv },
+      {
+        logger: this.deps.logger,
+        runtimeDir: this.deps.config.runtimeDir,
+        startTimeoutMs,
+        shutdownTimeoutMs: this.deps.config.kernelShutdownTimeoutMs,
+        offlineBufferMessages: this.deps.config.offlineBufferMessages,
+        prepare: (ctx) => this.prepare(ctx, launcher.plan.bind(launcher)),
+        onEnd: (id, reason) => this.onEnd(id, reason),
+        now: this.now,
+      },
+    );
+    this.kernels.set(kernel.id, kernel);
+    kernel.on('state', () => this.updateGauge());
+    kernel.on('ended', () => {
+      this.kernels.delete(kernel.id);
+      this.updateGauge();
+    });
+    this.updateGauge();
+    const startedAt = performance.now();
+    try {
+      await kernel.start();
+    } catch (err) {
+      this.kernels.delete(kernel.id);
+      this.updateGauge();
+      this.deps.metrics.kernelStartSeconds.labels(spec.name, 'error').observe((performance.now() - startedAt) / 1000);
+      if (isGatewayError(err)) throw err;
+      this.deps.logger.error({ kernel_id: kernel.id, err: (err as Error).message }, 'kernel failed to start');
+      throw errors.kernelStartFailed(`Kernel ${spec.name} failed to start: ${(err as Error).message}`);
+    }
+    this.deps.metrics.kernelStartSeconds.labels(spec.name, 'ok').observe((performance.now() - startedAt) / 1000);
+    this.deps.logger.info({ kernel_id: kernel.id, ms: Math.round(performance.now() - startedAt) }, 'kernel started');
+    return kernel;
+  }
+
+  private async prepare(
+    ctx: PrepareContext,
+    plan: (c: PrepareContext & { config: GatewayConfig; python: string | undefined }) => LaunchPlan,
+  ): Promise<{ plan: LaunchPlan; files: string[] }> {
+    const full = { ...ctx, config: this.deps.config, python: this.python };
+    const launch = plan(full);
+    const files: string[] = [];
+    for (const plugin of this.plugins) {
+      if (!plugin.prepare) continue;
+      const contribution = await plugin.prepare(full);
+      Object.assign(launch.env, contribution.env ?? {});
+      files.push(...(contribution.files ?? []));
+    }
+    return { plan: launch, files };
+  }
+
+  private async onEnd(id: string, reason: SessionEndReason): Promise<void> {
+    for (const plugin of this.plugins) {
+      if (!plugin.onEnd) continue;
+      try {
+        await plugin.onEnd(id, reason);
+      } catch (err) {
+        this.deps.logger.error({ kernel_id: id, plugin: plugin.name, err: (err as Error).message }, 'session end plug-in failed');
+      }
+    }
+  }
+
+  async shutdownKernel(id: string, reason: SessionEndReason = 'shutdown'): Promise<void> {
+    const kernel = this.get(id);
+    await kernel.shutdown(reason);
+    this.kernels.delete(id);
+    this.updateGauge();
+  }
+
+  async restartKernel(id: string): Promise<Kernel> {
+    const kernel = this.get(id);
+    if (kernel.state === 'starting' || kernel.state === 'restarting' || kernel.state === 'terminating') {
+      throw errors.kernelNotReady(`Kernel ${id} is ${kernel.state}; try again when it is idle`);
+    }
+    try {
+      await kernel.restart();
+    } catch (err) {
+      if (isGatewayError(err)) throw err;
+      throw errors.kernelStartFailed(`Kernel ${id} failed to restart: ${(err as Error).message}`);
+    }
+    return kernel;
+  }
+
+  async interruptKernel(id: string): Promise<void> {
+    const kernel = this.get(id);
+    if (!isLive(kernel.state)) throw errors.kernelNotReady(`Kernel ${id} is ${kernel.state}`);
+    await kernel.interrupt();
+  }
+
+  /** Jupyter's culling: idle (never busy) kernels past the timeout; connected ones only if cullConnected. */
+  async cull(): Promise<void> {
+    const { cullIdleTimeoutSeconds, cullConnected } = this.deps.config;
+    if (cullIdleTimeoutSeconds <= 0) return;
+    const cutoff = this.now() - cullIdleTimeoutSeconds * 1000;
+    const victims = this.list().filter(
+      (k) =>
+        (k.state === 'idle' || k.state === 'dead') &&
+        k.lastActivity < cutoff &&
+        (cullConnected || k.connections === 0),
+    );
+    await Promise.allSettled(
+      victims.map(async (k) => {
+        this.deps.logger.info({ kernel_id: k.id, idle_s: Math.round((this.now() - k.lastActivity) / 1000) }, 'culling idle kernel');
+        this.deps.metrics.kernelsCulled.inc();
+        await this.shutdownKernel(k.id, 'culled');
+      }),
+    );
+  }
+
+  private updateGauge(): void {
+    const counts = new Map<SessionState, number>(STATES.map((s) => [s, 0]));
+    for (const k of this.kernels.values()) counts.set(k.state, (counts.get(k.state) ?? 0) + 1);
+    for (const [state, n] of counts) if (state !== 'ended') this.deps.metrics.kernels.labels(state).set(n);
+  }
+}

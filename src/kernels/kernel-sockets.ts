@@ -1,0 +1,133 @@
+/**
+ * ZeroMQ sockets to one kernel. A `ClientChannels` set (shell, control, stdin DEALERs) is opened
+ * per websocket connection, as jupyter_client does, with one routing id shared by its shell and
+ * stdin sockets: ipykernel sends `input_request` on stdin to the identity that sent the
+ * `execute_request` on shell. iopub is one SUB socket per kernel, fanned out by the Kernel.
+ */
+import { randomBytes } from 'node:crypto';
+import { Dealer, Subscriber } from 'zeromq';
+import type { Channel, RawMessage } from '../wire/message.js';
+import { decodeZmqFrames, encodeZmqFrames, type MessageSigner } from '../wire/zmq-codec.js';
+import { endpoint, type ConnectionInfo } from './connection-file.js';
+
+export type MessageHandler = (msg: RawMessage) => void;
+export type DecodeErrorHandler = (channel: Channel, error: string) => void;
+
+/**
+ * Serialises sends: zeromq.js allows one pending send per socket (EBUSY otherwise). Sends
+ * resolve at once while the socket's high-water mark has room, so the queue only grows when the
+ * kernel stops reading; it is bounded, and overflow drops the message with an error callback.
+ */
+class SocketWriter {
+  private readonly queue: Buffer[][] = [];
+  private sending = false;
+
+  constructor(
+    private readonly socket: Dealer,
+    private readonly maxQueued: number,
+    private readonly onDrop: () => void,
+  ) {}
+
+  write(frames: Buffer[]): void {
+    if (this.queue.length >= this.maxQueued) {
+      this.onDrop();
+      return;
+    }
+    this.queue.push(frames);
+    if (!this.sending) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.queue.length > 0 && !this.socket.closed) {
+        const frames = this.queue.shift()!;
+        await this.socket.send(frames);
+      }
+    } catch {
+      this.queue.length = 0; // socket closed under us
+    } finally {
+      this.sending = false;
+    }
+  }
+}
+
+async function receiveLoop(
+  socket: Dealer | Subscriber,
+  channel: Channel,
+  signer: MessageSigner,
+  onMessage: MessageHandler,
+  onError: DecodeErrorHandler,
+): Promise<void> {
+  try {
+    for await (const frames of socket) {
+      const decoded = decodeZmqFrames(frames, channel, signer);
+      if (decoded.ok) onMessage(decoded.message);
+      else onError(channel, decoded.error);
+    }
+  } catch {
+    /* socket closed */
+  }
+}
+
+export interface ChannelOptions {
+  info: ConnectionInfo;
+  signer: MessageSigner;
+  onMessage: MessageHandler;
+  onDecodeError: DecodeErrorHandler;
+  maxQueued?: number;
+}
+
+/** shell + control + stdin for one client. */
+export class ClientChannels {
+  private readonly sockets: Record<'shell' | 'control' | 'stdin', Dealer>;
+  private readonly writers: Record<'shell' | 'control' | 'stdin', SocketWriter>;
+  private closed = false;
+  readonly routingId = randomBytes(8).toString('hex');
+
+  constructor(private readonly options: ChannelOptions) {
+    const make = (channel: 'shell' | 'control' | 'stdin'): Dealer => {
+      const socket = new Dealer({ linger: 0, routingId: channel === 'control' ? `${this.routingId}-c` : this.routingId });
+      socket.connect(endpoint(options.info, channel));
+      void receiveLoop(socket, channel, options.signer, options.onMessage, options.onDecodeError);
+      return socket;
+    };
+    this.sockets = { shell: make('shell'), control: make('control'), stdin: make('stdin') };
+    const drop = (): void => options.onDecodeError('shell', 'send queue full; message dropped');
+    const max = options.maxQueued ?? 10_000;
+    this.writers = {
+      shell: new SocketWriter(this.sockets.shell, max, drop),
+      control: new SocketWriter(this.sockets.control, max, drop),
+      stdin: new SocketWriter(this.sockets.stdin, max, drop),
+    };
+  }
+
+  send(msg: RawMessage): void {
+    if (this.closed || msg.channel === 'iopub') return;
+    this.writers[msg.channel].write(encodeZmqFrames(msg, this.options.signer));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const socket of Object.values(this.sockets)) socket.close();
+  }
+}
+
+/** The kernel's iopub stream. */
+export class IopubChannel {
+  private readonly socket = new Subscriber({ linger: 0 });
+  private closed = false;
+
+  constructor(options: ChannelOptions) {
+    this.socket.connect(endpoint(options.info, 'iopub'));
+    this.socket.subscribe();
+    void receiveLoop(this.socket, 'iopub', options.signer, options.onMessage, options.onDecodeError);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+  }
+}

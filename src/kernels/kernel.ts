@@ -1,0 +1,444 @@
+/**
+ * A Kernel is a session: one kernel process tree, its ZeroMQ channels, and the clients
+ * attached to it. Lifecycle transitions go through `transition()` (session-state.ts); every
+ * path into ended/dead/restart runs the same cleanup (process group, connection file, plug-ins
+ * such as executor garbage collection).
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../logger.js';
+import { newMessage, type RawMessage } from '../wire/message.js';
+import { MessageSigner } from '../wire/zmq-codec.js';
+import {
+  newConnectionInfo,
+  releasePorts,
+  removeFile,
+  writeConnectionFile,
+  type ConnectionInfo,
+} from './connection-file.js';
+import type { LaunchPlan, SessionEndReason } from './kernel-launcher.js';
+import { KernelProcess } from './kernel-process.js';
+import { ClientChannels, IopubChannel } from './kernel-sockets.js';
+import type { Kernelspec } from './kernelspec-store.js';
+import { isLive, transition, type SessionEvent, type SessionState } from './session-state.js';
+
+export interface KernelClient {
+  /** The client's `session_id` (websocket query); reconnects with the same key get buffered iopub. */
+  readonly sessionKey: string;
+  deliver(msg: RawMessage): void;
+  /** The kernel went away for good (shutdown); the client should close. */
+  kernelEnded(): void;
+}
+
+export interface PrepareContext {
+  kernelId: string;
+  spec: Kernelspec;
+  connectionFile: string;
+  userEnv: Readonly<Record<string, string>>;
+}
+
+export interface KernelDeps {
+  logger: Logger;
+  runtimeDir: string;
+  startTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  offlineBufferMessages: number;
+  /** Builds the process plan for each (re)start; `files` are removed when that run ends. */
+  prepare: (ctx: PrepareContext) => Promise<{ plan: LaunchPlan; files: string[] }>;
+  /** Session-end work (executor GC, port release) after every run of the process. */
+  onEnd: (kernelId: string, reason: SessionEndReason) => Promise<void>;
+  now?: () => number;
+}
+
+export interface KernelModel {
+  id: string;
+  name: string;
+  last_activity: string;
+  execution_state: string;
+  connections: number;
+}
+
+type KernelEvents = {
+  state: [SessionState, SessionState];
+  ended: [SessionEndReason];
+};
+
+const MAX_OFFLINE_SESSIONS = 16;
+
+export class Kernel extends EventEmitter<KernelEvents> {
+  readonly id: string;
+  readonly spec: Kernelspec;
+  readonly userEnv: Readonly<Record<string, string>>;
+  private stateValue: SessionState = 'starting';
+  private lastActivityMs: number;
+  private info: ConnectionInfo | undefined;
+  private connectionFile: string | undefined;
+  private extraFiles: string[] = [];
+  private process: KernelProcess | undefined;
+  private iopub: IopubChannel | undefined;
+  private control: ClientChannels | undefined;
+  private signer: MessageSigner | undefined;
+  private readonly clients = new Set<KernelClient>();
+  private readonly offline = new Map<string, RawMessage[]>();
+  private readonly pending = new Map<string, (msg: RawMessage) => void>();
+  private iopubSeen = false;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private endPromise: Promise<void> | undefined;
+
+  constructor(
+    options: { id?: string; spec: Kernelspec; userEnv: Record<string, string> },
+    private readonly deps: KernelDeps,
+  ) {
+    super();
+    this.id = options.id ?? randomUUID();
+    this.spec = options.spec;
+    this.userEnv = Object.freeze({ ...options.userEnv });
+    this.now = deps.now ?? Date.now;
+    this.lastActivityMs = this.now();
+    this.log = deps.logger.child({ kernel_id: this.id, kernelspec: this.spec.name });
+  }
+
+  get state(): SessionState {
+    return this.stateValue;
+  }
+
+  get connections(): number {
+    return this.clients.size;
+  }
+
+  get lastActivity(): number {
+    return this.lastActivityMs;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  get connectionInfo(): ConnectionInfo | undefined {
+    return this.info;
+  }
+
+  get connectionFilePath(): string | undefined {
+    return this.connectionFile;
+  }
+
+  model(): KernelModel {
+    return {
+      id: this.id,
+      name: this.spec.name,
+      last_activity: new Date(this.lastActivityMs).toISOString(),
+      execution_state: this.stateValue,
+      connections: this.clients.size,
+    };
+  }
+
+  private apply(event: SessionEvent): void {
+    const before = this.stateValue;
+    const after = transition(before, event);
+    if (after === before) return;
+    this.stateValue = after;
+    this.emit('state', before, after);
+  }
+
+  touch(): void {
+    this.lastActivityMs = this.now();
+  }
+
+  // ---- lifecycle ----
+
+  /** Start the process and wait until it answers kernel_info and iopub flows. */
+  async start(): Promise<void> {
+    this.info = await newConnectionInfo(this.spec.name);
+    this.connectionFile = writeConnectionFile(this.deps.runtimeDir, this.id, this.info);
+    this.signer = new MessageSigner(this.info.key);
+    try {
+      await this.launch();
+      this.apply({ type: 'ready' });
+    } catch (err) {
+      this.apply({ type: 'start_failed' });
+      await this.endRun('start_failed');
+      this.freeIdentity();
+      throw err;
+    }
+  }
+
+  private async launch(): Promise<void> {
+    const info = this.info!;
+    this.runEnded = false;
+    const { plan, files } = await this.deps.prepare({
+      kernelId: this.id,
+      spec: this.spec,
+      connectionFile: this.connectionFile!,
+      userEnv: this.userEnv,
+    });
+    this.extraFiles = files;
+    const proc = new KernelProcess({
+      argv: plan.argv,
+      env: plan.env,
+      cwd: plan.cwd,
+      onOutput: (stream, text) => this.log.debug({ stream, text: text.slice(0, 2000) }, 'kernel output'),
+    });
+    this.process = proc;
+    this.iopubSeen = false;
+    const channelOptions = {
+      info,
+      signer: this.signer!,
+      onDecodeError: (channel: string, error: string) => this.log.warn({ channel, error }, 'dropped kernel message'),
+    };
+    this.iopub ??= new IopubChannel({ ...channelOptions, onMessage: (m) => this.onIopub(m) });
+    this.control ??= new ClientChannels({ ...channelOptions, onMessage: (m) => this.onGatewayReply(m) });
+    try {
+      await proc.start();
+    } catch (err) {
+      throw new Error(`cannot run ${JSON.stringify(plan.argv[0])}: ${(err as Error).message}`);
+    }
+    proc.once('exit', (exit) => this.onProcessExit(proc, exit));
+    this.log.info({ pid: proc.pid, argv0: plan.argv[0] }, 'kernel process started');
+    await this.waitReady(proc);
+  }
+
+  /**
+   * Ready = a kernel_info_reply on shell AND an iopub message seen (the "nudge" Jupyter Server
+   * does: a SUB socket drops messages until its subscription reaches the kernel).
+   */
+  private async waitReady(proc: KernelProcess): Promise<void> {
+    const deadline = this.now() + this.deps.startTimeoutMs;
+    let replied = false;
+    let exitedEarly = false;
+    const onExit = (): void => {
+      exitedEarly = true;
+    };
+    proc.once('exit', onExit);
+    try {
+      while (!(replied && this.iopubSeen)) {
+        if (exitedEarly || proc.hasExited) {
+          const tail = proc.stderr();
+          throw new Error(`kernel process exited during start${tail ? `: ${lastLines(tail, 6)}` : ''}`);
+        }
+        if (this.stateValue === 'terminating' || this.stateValue === 'ended') throw new Error('kernel shut down during start');
+        if (this.now() > deadline) {
+          throw new Error(`kernel did not answer kernel_info within ${this.deps.startTimeoutMs} ms (setting kernelStartTimeoutMs)`);
+        }
+        const reply = await this.request('shell', 'kernel_info_request', {}, replied ? 100 : 250);
+        if (reply) replied = true;
+      }
+    } finally {
+      proc.off('exit', onExit);
+    }
+  }
+
+  /** Send a request from the gateway itself and wait up to `timeoutMs` for its reply. */
+  async request(channel: 'shell' | 'control', msgType: string, content: unknown, timeoutMs: number): Promise<RawMessage | undefined> {
+    const control = this.control;
+    if (!control) return undefined;
+    const msgId = randomUUID();
+    const msg = newMessage({ channel, msgType, session: `sparkgate-${this.id}`, content, msgId, date: new Date() });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(msgId);
+        resolve(undefined);
+      }, timeoutMs);
+      this.pending.set(msgId, (reply) => {
+        clearTimeout(timer);
+        this.pending.delete(msgId);
+        resolve(reply);
+      });
+      control.send(msg);
+    });
+  }
+
+  private onGatewayReply(msg: RawMessage): void {
+    const parentId = parentMsgId(msg);
+    if (parentId) this.pending.get(parentId)?.(msg);
+  }
+
+  private onIopub(msg: RawMessage): void {
+    this.iopubSeen = true;
+    this.lastActivityMs = this.now();
+    const status = executionStateOf(msg);
+    if (status === 'busy' || status === 'idle') this.apply({ type: 'status', executionState: status });
+    for (const client of this.clients) client.deliver(msg);
+    if (this.offline.size > 0) {
+      for (const buffer of this.offline.values()) {
+        buffer.push(msg);
+        if (buffer.length > this.deps.offlineBufferMessages) buffer.shift();
+      }
+    }
+  }
+
+  private onProcessExit(proc: KernelProcess, exit: { code: number | null; signal: string | null }): void {
+    if (proc !== this.process) return;
+    if (this.stateValue === 'idle' || this.stateValue === 'busy') {
+      this.log.warn({ code: exit.code, signal: exit.signal, stderr: lastLines(proc.stderr(), 5) }, 'kernel died');
+      this.apply({ type: 'exited' });
+      this.broadcastStatus('dead');
+      void this.endRun('crashed');
+    }
+  }
+
+  /** Restart in place: same id, same ports and key, so attached clients keep their sockets. */
+  async restart(): Promise<void> {
+    this.apply({ type: 'restart' });
+    this.broadcastStatus('restarting');
+    await this.stopProcess(true);
+    await this.endRun('restart');
+    try {
+      await this.launch();
+      this.apply({ type: 'ready' });
+    } catch (err) {
+      this.apply({ type: 'start_failed' });
+      this.broadcastStatus('dead');
+      await this.endRun('start_failed');
+      throw err;
+    }
+  }
+
+  async interrupt(): Promise<void> {
+    if (!isLive(this.stateValue)) return;
+    if (this.spec.spec.interrupt_mode === 'message') {
+      await this.request('control', 'interrupt_request', {}, 5_000);
+    } else {
+      this.process?.signal('SIGINT');
+    }
+  }
+
+  /** Polite shutdown_request, then the process group is terminated; idempotent. */
+  shutdown(reason: SessionEndReason = 'shutdown'): Promise<void> {
+    if (this.endPromise) return this.endPromise;
+    this.endPromise = (async () => {
+      if (this.stateValue !== 'ended') this.apply({ type: 'shutdown' });
+      await this.stopProcess(false);
+      await this.endRun(reason);
+      this.freeIdentity();
+      this.apply({ type: 'cleaned' });
+      for (const client of [...this.clients]) client.kernelEnded();
+      this.clients.clear();
+      this.emit('ended', reason);
+    })();
+    return this.endPromise;
+  }
+
+  private async stopProcess(restart: boolean): Promise<void> {
+    const proc = this.process;
+    if (!proc || proc.hasExited) return;
+    const politeMs = Math.min(this.deps.shutdownTimeoutMs, 3_000);
+    await this.request('control', 'shutdown_request', { restart }, politeMs);
+    const exited = await proc.waitForExitWithin(politeMs);
+    if (!exited) this.log.info('kernel ignored shutdown_request; terminating its process group');
+    await proc.terminate(Math.max(500, this.deps.shutdownTimeoutMs - politeMs));
+    proc.signal('SIGKILL'); // stragglers in the group
+  }
+
+  private runEnded = true;
+
+  /**
+   * End one run of the process: make sure the group is gone, remove the run's files and run the
+   * session-end work (executor GC). Once per run, whichever path gets here first.
+   */
+  private async endRun(reason: SessionEndReason): Promise<void> {
+    if (this.runEnded) return;
+    this.runEnded = true;
+    if (this.process && !this.process.hasExited) await this.process.terminate(1_000);
+    for (const f of this.extraFiles) removeFile(f);
+    this.extraFiles = [];
+    try {
+      await this.deps.onEnd(this.id, reason);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, reason }, 'session end work failed');
+    }
+    this.log.info({ reason }, 'kernel run ended');
+  }
+
+  /** Free the identity (sockets, ports, connection file): the session will not run again. */
+  private freeIdentity(): void {
+    this.iopub?.close();
+    this.control?.close();
+    this.iopub = undefined;
+    this.control = undefined;
+    for (const resolve of [...this.pending.values()]) resolve(undefined as unknown as RawMessage);
+    this.pending.clear();
+    if (this.info) releasePorts(this.info);
+    removeFile(this.connectionFile);
+    this.offline.clear();
+  }
+
+  // ---- clients ----
+
+  /** Attach a client; returns its channels (shell/control/stdin to this kernel). */
+  attach(client: KernelClient, onReply: (msg: RawMessage) => void): ClientChannels {
+    if (!this.info || !this.signer || !isLive(this.stateValue) || this.stateValue === 'terminating') {
+      throw new Error(`kernel is ${this.stateValue}`);
+    }
+    const channels = new ClientChannels({
+      info: this.info,
+      signer: this.signer,
+      onMessage: (m) => {
+        this.lastActivityMs = this.now();
+        onReply(m);
+      },
+      onDecodeError: (channel, error) => this.log.warn({ channel, error }, 'dropped kernel message'),
+    });
+    this.clients.add(client);
+    const buffered = client.sessionKey ? this.offline.get(client.sessionKey) : undefined;
+    if (buffered) {
+      this.offline.delete(client.sessionKey);
+      for (const msg of buffered) client.deliver(msg);
+    }
+    return channels;
+  }
+
+  detach(client: KernelClient): void {
+    if (!this.clients.delete(client)) return;
+    const key = client.sessionKey;
+    if (!key || !isLive(this.stateValue) || this.deps.offlineBufferMessages === 0) return;
+    if ([...this.clients].some((c) => c.sessionKey === key)) return;
+    if (this.offline.size >= MAX_OFFLINE_SESSIONS) this.offline.delete(this.offline.keys().next().value!);
+    this.offline.set(key, []);
+  }
+
+  /** Forward a client's message; the client's own channels carry it. */
+  noteClientActivity(): void {
+    this.lastActivityMs = this.now();
+  }
+
+  /** Synthesized iopub status, as Jupyter Server sends for restarts and deaths. */
+  private broadcastStatus(state: 'restarting' | 'dead'): void {
+    const msg = newMessage({
+      channel: 'iopub',
+      msgType: 'status',
+      session: `sparkgate-${this.id}`,
+      content: { execution_state: state },
+      msgId: randomUUID(),
+      date: new Date(),
+    });
+    for (const client of this.clients) client.deliver(msg);
+  }
+}
+
+function lastLines(text: string, n: number): string {
+  return text.split('\n').slice(-n).join(' | ');
+}
+
+const STATUS_MARK = Buffer.from('"status"');
+
+/** The execution_state of an iopub status message; parses only status messages. */
+export function executionStateOf(msg: RawMessage): string | undefined {
+  if (msg.header.indexOf(STATUS_MARK) < 0) return undefined;
+  try {
+    const header = JSON.parse(msg.header.toString('utf8')) as { msg_type?: string };
+    if (header.msg_type !== 'status') return undefined;
+    return (JSON.parse(msg.content.toString('utf8')) as { execution_state?: string }).execution_state;
+  } catch {
+    return undefined;
+  }
+}
+
+export function parentMsgId(msg: RawMessage): string | undefined {
+  try {
+    const parent = JSON.parse(msg.parentHeader.toString('utf8')) as { msg_id?: unknown };
+    return typeof parent.msg_id === 'string' ? parent.msg_id : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Prometheus metrics for one gateway instance. Each Gateway owns its Registry (no global
+ * default registry), so several gateways in one process (tests) never collide.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly kernels = new Gauge({
+    name: 'sparkgate_kernels',
+    help: 'Kernels by execution state',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly kernelStartSeconds = new Histogram({
+    name: 'sparkgate_kernel_start_seconds',
+    help: 'Kernel start latency: spawn to ready (kernel_info_reply and iopub connected)',
+    labelNames: ['kernelspec', 'outcome'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  readonly websocketConnections = new Gauge({
+    name: 'sparkgate_websocket_connections',
+    help: 'Open websocket connections',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly messages = new Counter({
+    name: 'sparkgate_messages_total',
+    help: 'Kernel messages relayed, by direction and channel',
+    labelNames: ['direction', 'channel'] as const,
+    registers: [this.registry],
+  });
+  readonly rejectedMessages = new Counter({
+    name: 'sparkgate_rejected_messages_total',
+    help: 'Websocket messages rejected as malformed',
+    registers: [this.registry],
+  });
+  readonly kernelsCulled = new Counter({
+    name: 'sparkgate_kernels_culled_total',
+    help: 'Kernels shut down by the idle culler',
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'sparkgate_process_' });
+  }
+}

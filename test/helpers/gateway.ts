@@ -1,0 +1,92 @@
+/**
+ * Start a real sparkgate on port 0 for a test, and the @jupyterlab/services settings that talk
+ * to it (Node needs `WebSocket` from ws and the global fetch; see shared/FACTS.md).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { ServerConnection } from '@jupyterlab/services';
+import WebSocket from 'ws';
+import { loadConfig, REPO_ROOT } from '../../src/config.js';
+import { Gateway, type GatewayOptions } from '../../src/gateway.js';
+import { createLogger } from '../../src/logger.js';
+
+export const FIXTURE_SPECS = path.join(REPO_ROOT, 'test', 'fixtures', 'kernelspecs');
+export const REPO_SPECS = path.join(REPO_ROOT, 'kernel', 'specs');
+
+export interface TestGateway {
+  gateway: Gateway;
+  url: string;
+  token: string;
+  settings: ServerConnection.ISettings;
+  runtimeDir: string;
+  /** Every JSON log line the gateway wrote. */
+  logLines: string[];
+  stop(): Promise<void>;
+}
+
+export async function startGateway(
+  overrides: Record<string, unknown> = {},
+  options: Partial<Omit<GatewayOptions, 'config'>> = {},
+): Promise<TestGateway> {
+  const runtimeDir = mkdtempSync(path.join(os.tmpdir(), 'sparkgate-test-'));
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      host: '127.0.0.1',
+      port: 0,
+      token: `test-token-${Math.random().toString(36).slice(2)}`,
+      logLevel: 'info',
+      runtimeDir,
+      kernelspecDirs: [REPO_SPECS, FIXTURE_SPECS],
+      kernelStartTimeoutMs: 30_000,
+      ...overrides,
+    },
+  });
+  const logLines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) logLines.push(line);
+      if (process.env['SPARKGATE_TEST_LOGS']) process.stderr.write(chunk);
+      cb();
+    },
+  });
+  const gateway = new Gateway({
+    config,
+    logger: createLogger({ level: config.logLevel, destination }),
+    defaultMetrics: false,
+    ...options,
+  });
+  const url = await gateway.start();
+  const settings = ServerConnection.makeSettings({
+    baseUrl: url,
+    wsUrl: url.replace(/^http/, 'ws'),
+    token: gateway.token,
+    appendToken: true,
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    fetch: globalThis.fetch,
+    Request: globalThis.Request,
+    Headers: globalThis.Headers,
+  });
+  return {
+    gateway,
+    url,
+    token: gateway.token,
+    settings,
+    runtimeDir,
+    logLines,
+    async stop() {
+      await gateway.stop();
+      rmSync(runtimeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** fetch against the gateway with the token header. */
+export function api(tg: TestGateway, route: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${tg.url}${route}`, {
+    ...init,
+    headers: { authorization: `token ${tg.token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+  });
+}
