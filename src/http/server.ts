@@ -3,7 +3,7 @@
  * every route but the probes, and the route modules registered below.
  */
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { GatewayConfig } from '../config.js';
 import { GatewayError, isGatewayError } from '../errors.js';
 import type { KernelManager } from '../kernels/kernel-manager.js';
@@ -40,11 +40,14 @@ export async function buildServer(deps: ServerDeps, extraRoutes: readonly RouteR
   const app: FastifyInstance = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast keeps the default instance type.
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines are ours (debug, URL scrubbed of tokens) in the onResponse hook.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.maxBodyBytes,
     // Jupyter's kernel/session ids are UUIDs; a longer param is never valid.
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
+    // Gateway stop must not wait on idle keep-alive sockets or a client that never hangs up.
+    forceCloseConnections: true,
   });
 
   // Bodies are JSON whatever the content type says (tornado clients send none); an empty body
@@ -73,6 +76,9 @@ export async function buildServer(deps: ServerDeps, extraRoutes: readonly RouteR
     }
   });
   app.addHook('onResponse', async (req, reply) => {
+    // @fastify/websocket answers a refused upgrade on a socket that the HTTP server does not
+    // track, so nothing would ever close it (a descriptor leak, and close() would hang).
+    if (req.raw.headers.upgrade && !req.raw.socket.destroyed && reply.statusCode !== 101) req.raw.socket.destroy();
     req.log.debug({ method: req.method, url: scrubUrl(req.url), status: reply.statusCode }, 'request');
   });
 

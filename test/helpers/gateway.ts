@@ -37,7 +37,7 @@ export async function startGateway(
       host: '127.0.0.1',
       port: 0,
       token: `test-token-${Math.random().toString(36).slice(2)}`,
-      logLevel: 'info',
+      logLevel: process.env["SPARKGATE_TEST_LOG_LEVEL"] ?? "info",
       runtimeDir,
       kernelspecDirs: [REPO_SPECS, FIXTURE_SPECS],
       kernelStartTimeoutMs: 30_000,

@@ -1,0 +1,251 @@
+"""Spark job progress in the notebook while a cell runs.
+
+A thread polls ``sc.statusTracker()`` (getActiveJobsIds / getJobInfo / getStageInfo) every interval.
+The first time it sees a job it shows a display with a ``display_id`` (iopub ``display_data`` with
+``transient.display_id``), then changes it in place (``update_display_data``) whenever the numbers
+change; when the cell ends it stops, polls once more and writes the final state into the same
+display. Cells whose jobs finish within one interval get no display at all.
+https://jupyter-client.readthedocs.io/en/latest/messaging.html#update-display-data
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .errors import describe
+
+log = logging.getLogger("sparkgate_kernel")
+
+TERMINAL = frozenset({"SUCCEEDED", "FAILED"})
+MAX_JOBS_SHOWN = 8
+BAR_WIDTH = 20
+
+
+@dataclass(frozen=True)
+class StageProgress:
+    stage_id: int
+    num_tasks: int
+    active: int
+    completed: int
+    failed: int
+
+    @property
+    def done(self) -> bool:
+        return self.num_tasks > 0 and self.completed >= self.num_tasks
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    job_id: int
+    status: str
+    stage_ids: tuple[int, ...]
+    stages: tuple[StageProgress, ...]  # only stages Spark has submitted
+
+    @property
+    def tasks_total(self) -> int:
+        return sum(s.num_tasks for s in self.stages)
+
+    @property
+    def tasks_done(self) -> int:
+        return sum(min(s.completed, s.num_tasks) for s in self.stages)
+
+    @property
+    def tasks_failed(self) -> int:
+        return sum(s.failed for s in self.stages)
+
+    @property
+    def stages_done(self) -> int:
+        return sum(1 for s in self.stages if s.done)
+
+    def summary(self) -> str:
+        parts = [f"Spark job {self.job_id}: {self.status}", f"stages {self.stages_done}/{len(self.stage_ids)}"]
+        skipped = len(self.stage_ids) - len(self.stages)
+        if self.status == "SUCCEEDED" and skipped:
+            parts[-1] += f" ({skipped} skipped)"
+        parts.append(f"tasks {self.tasks_done}/{self.tasks_total}")
+        if self.tasks_failed:
+            parts.append(f"{self.tasks_failed} failed")
+        return ", ".join(parts)
+
+    @property
+    def fraction(self) -> float:
+        if self.status == "SUCCEEDED":
+            return 1.0
+        return self.tasks_done / self.tasks_total if self.tasks_total else 0.0
+
+
+def poll_jobs(tracker: Any, jobs: dict[int, JobProgress]) -> None:
+    """Add active jobs to ``jobs`` and refresh every job not yet finished (in place)."""
+    for job_id in tracker.getActiveJobsIds() or []:
+        jobs.setdefault(int(job_id), JobProgress(int(job_id), "RUNNING", (), ()))
+    for job_id, known in list(jobs.items()):
+        if known.status in TERMINAL:
+            continue
+        info = tracker.getJobInfo(job_id)
+        if info is None:
+            continue  # Spark no longer retains it: keep the last known state
+        stage_ids = tuple(int(s) for s in info.stageIds)
+        stages = []
+        for stage_id in stage_ids:
+            stage = tracker.getStageInfo(stage_id)
+            if stage is not None:
+                stages.append(
+                    StageProgress(
+                        stage_id,
+                        int(stage.numTasks),
+                        int(stage.numActiveTasks),
+                        int(stage.numCompletedTasks),
+                        int(stage.numFailedTasks),
+                    )
+                )
+        jobs[job_id] = JobProgress(job_id, str(info.status), stage_ids, tuple(stages))
+
+
+def render(jobs: Iterable[JobProgress]) -> dict[str, str]:
+    """text/plain and text/html for the jobs, newest last, at most MAX_JOBS_SHOWN."""
+    ordered = sorted(jobs, key=lambda j: j.job_id)
+    hidden = len(ordered) - MAX_JOBS_SHOWN
+    shown = ordered[-MAX_JOBS_SHOWN:]
+    text_lines = [f"({hidden} earlier Spark job{'s' if hidden != 1 else ''} not shown)"] if hidden > 0 else []
+    html_rows = [f"<div>{html.escape(text_lines[0])}</div>"] if text_lines else []
+    for job in shown:
+        filled = round(job.fraction * BAR_WIDTH)
+        bar = "\u2588" * filled + "\u2591" * (BAR_WIDTH - filled)
+        text_lines.append(f"{job.summary()} [{bar}] {round(job.fraction * 100)}%")
+        color = {"SUCCEEDED": "#4caf50", "FAILED": "#e53935"}.get(job.status, "#1e88e5")
+        html_rows.append(
+            '<div style="margin:2px 0">'
+            f"<span>{html.escape(job.summary())}</span>"
+            '<div style="width:240px;height:6px;background:#e0e0e0;border-radius:3px">'
+            f'<div style="width:{round(job.fraction * 100)}%;height:6px;background:{color};border-radius:3px"></div>'
+            "</div></div>"
+        )
+    return {
+        "text/plain": "\n".join(text_lines),
+        "text/html": f'<div class="sparkgate-progress" style="font-family:monospace;font-size:12px">{"".join(html_rows)}</div>',
+    }
+
+
+class DisplayHandle(Protocol):
+    def update(self, obj: Any, **kwargs: Any) -> None: ...
+
+
+def ipython_show(bundle: dict[str, str]) -> DisplayHandle:
+    from IPython.display import display
+
+    handle = display(bundle, raw=True, display_id=True)
+    assert handle is not None
+    return handle
+
+
+class _CellProgress:
+    """Progress of one cell: a polling thread and at most one display."""
+
+    def __init__(
+        self,
+        context_source: Callable[[], Any],
+        interval_s: float,
+        show: Callable[[dict[str, str]], DisplayHandle],
+    ) -> None:
+        self._context_source = context_source
+        self._interval_s = interval_s
+        self._show = show
+        self._tracker: Any = None
+        self._jobs: dict[int, JobProgress] = {}
+        self._handle: DisplayHandle | None = None
+        self._last: dict[str, str] | None = None
+        self._closed = False
+        self._failed = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sparkgate-progress", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            if not self._poll():
+                return
+            self._publish()
+
+    def _poll(self) -> bool:
+        if self._failed:
+            return False
+        try:
+            if self._tracker is None:
+                context = self._context_source()  # the session may be created during the cell
+                if context is None:
+                    return True
+                self._tracker = context.statusTracker()
+            poll_jobs(self._tracker, self._jobs)
+            return True
+        except Exception as e:  # noqa: BLE001 - progress is best effort, never the cell's problem
+            self._failed = True
+            log.warning("Spark progress polling stopped: %s", describe(e))
+            return False
+
+    def _publish(self, final: bool = False) -> None:
+        with self._lock:
+            if self._closed or not self._jobs:
+                return
+            bundle = render(self._jobs.values())
+            try:
+                if self._handle is None:
+                    if final:
+                        return  # jobs that came and went within one interval: no display
+                    self._handle = self._show(bundle)
+                elif bundle != self._last:
+                    self._handle.update(bundle, raw=True)
+                self._last = bundle
+            except Exception as e:  # noqa: BLE001
+                log.warning("Spark progress display failed: %s", describe(e))
+            finally:
+                if final:
+                    self._closed = True
+
+    def finish(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=max(2.0, 4 * self._interval_s))
+        if not self._thread.is_alive():
+            self._poll()
+        self._publish(final=True)
+        with self._lock:
+            self._closed = True
+
+
+class ProgressReporter:
+    """Hooks for IPython's ``pre_execute`` / ``post_execute`` events."""
+
+    def __init__(
+        self,
+        context_source: Callable[[], Any],
+        *,
+        interval_s: float,
+        show: Callable[[dict[str, str]], DisplayHandle] = ipython_show,
+    ) -> None:
+        self._context_source = context_source
+        self._interval_s = interval_s
+        self._show = show
+        self._current: _CellProgress | None = None
+
+    def cell_started(self) -> None:
+        self.cell_finished()  # defensive: never two pollers
+        if self._interval_s <= 0:
+            return
+        self._current = _CellProgress(self._context_source, self._interval_s, self._show)
+        self._current.start()
+
+    def cell_finished(self) -> None:
+        current, self._current = self._current, None
+        if current is not None:
+            current.finish()
+
+    def register(self, shell: Any) -> None:
+        shell.events.register("pre_execute", self.cell_started)
+        shell.events.register("post_execute", self.cell_finished)
