@@ -87,13 +87,13 @@ export function buildCli(): Command {
   program
     .command('serve')
     .description('run the gateway (embedded local mode unless configured for Kubernetes)')
-    .addOption(new Option('--host <host>', 'interface to listen on').env('SPARKGATE_HOST'))
-    .addOption(new Option('--port <port>', 'port to listen on (0 = any free port)').argParser(integer).env('SPARKGATE_PORT'))
-    .addOption(new Option('--token <token>', 'API token (generated when not set)').env('SPARKGATE_TOKEN'))
-    .addOption(new Option('-c, --config <file>', 'JSON or YAML config file').env('SPARKGATE_CONFIG'))
-    .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent').env('SPARKGATE_LOG_LEVEL'))
-    .addOption(new Option('--python <path>', 'Python interpreter with ipykernel').env('SPARKGATE_PYTHON'))
-    .addOption(new Option('--max-kernels <n>', 'most kernels at once').argParser(integer).env('SPARKGATE_MAX_KERNELS'))
+    .addOption(new Option('--host <host>', 'interface to listen on'))
+    .addOption(new Option('--port <port>', 'port to listen on (0 = any free port)').argParser(integer))
+    .addOption(new Option('--token <token>', 'API token (generated when not set)'))
+    .addOption(new Option('-c, --config <file>', 'JSON or YAML config file'))
+    .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent'))
+    .addOption(new Option('--python <path>', 'Python interpreter with ipykernel'))
+    .addOption(new Option('--max-kernels <n>', 'most kernels at once').argParser(integer))
     .addOption(new Option('--kernelspec-dir <dir...>', 'directories holding kernelspecs'))
     .addHelpText(
       'after',
