@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { REPO_ROOT, type GatewayConfig } from './config.js';
-import { buildServer, type RouteRegistrar } from './http/server.js';
+import { buildServer, type ServerDeps } from './http/server.js';
 import { KernelManager } from './kernels/kernel-manager.js';
 import type { LauncherRegistry, SessionPlugin } from './kernels/kernel-launcher.js';
 import { KernelspecStore } from './kernels/kernelspec-store.js';
@@ -16,6 +16,17 @@ import { createLogger, type Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { SessionStore } from './sessions/session-store.js';
 
+/**
+ * A feature that plugs into the gateway (terminals, Spark UI proxy, executor reaper...): started
+ * after the kernel manager, stopped before it, and given the server to add routes to.
+ */
+export interface GatewayExtension {
+  readonly name: string;
+  start?(gateway: Gateway): Promise<void>;
+  stop?(): Promise<void>;
+  registerRoutes?(app: FastifyInstance, deps: ServerDeps): void;
+}
+
 export interface GatewayOptions {
   config: GatewayConfig;
   logger?: Logger;
@@ -23,7 +34,7 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv;
   plugins?: readonly SessionPlugin[];
   launchers?: LauncherRegistry;
-  routes?: readonly RouteRegistrar[];
+  extensions?: readonly GatewayExtension[];
   probePython?: ProbeFn;
   defaultMetrics?: boolean;
 }
@@ -41,6 +52,7 @@ export class Gateway {
   readonly kernelspecs: KernelspecStore;
   readonly kernels: KernelManager;
   readonly sessions: SessionStore;
+  readonly extensions: readonly GatewayExtension[];
   private app: FastifyInstance | undefined;
   private ready = false;
   private starting: Promise<string> | undefined;
@@ -68,12 +80,14 @@ export class Gateway {
       ...(options.probePython ? { probePython: options.probePython } : {}),
     });
     this.sessions = new SessionStore((id) => this.kernels.find(id) !== undefined);
+    this.extensions = options.extensions ?? [];
   }
 
   /** Listen and return the base URL (http://host:port). */
   start(): Promise<string> {
     this.starting ??= (async () => {
       await this.kernels.start();
+      for (const ext of this.extensions) await ext.start?.(this);
       this.app = await buildServer(
         {
           config: this.config,
@@ -86,7 +100,7 @@ export class Gateway {
           version: packageVersion(),
           isReady: () => this.ready && !this.stopping,
         },
-        this.options.routes ?? [],
+        this.extensions.flatMap((ext) => (ext.registerRoutes ? [ext.registerRoutes.bind(ext)] : [])),
       );
       const address = await this.app.listen({ host: this.config.host, port: this.config.port });
       this.address = address;
@@ -111,6 +125,9 @@ export class Gateway {
     this.stopping ??= (async () => {
       this.ready = false;
       if (this.starting) await this.starting.catch(() => undefined);
+      for (const ext of [...this.extensions].reverse()) {
+        await ext.stop?.().catch((err: unknown) => this.logger.error({ extension: ext.name, err: (err as Error).message }, 'extension stop failed'));
+      }
       await this.kernels.stop();
       await this.app?.close();
       this.logger.info('sparkgate stopped');
