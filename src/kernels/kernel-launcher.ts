@@ -83,6 +83,8 @@ export class ProcessLauncher implements KernelLauncher {
     );
     const env = baseKernelEnv(this.parentEnv);
     const pythonPath = [ctx.config.kernelPythonPath, env['PYTHONPATH']].filter(Boolean).join(':');
+    // debugpy warns on every start about Python 3.11's frozen modules; the warning is noise here.
+    env['PYDEVD_DISABLE_FILE_VALIDATION'] ??= '1';
     Object.assign(env, ctx.spec.spec.env, ctx.userEnv, {
       PYTHONPATH: pythonPath,
       SPARKGATE_KERNEL_ID: ctx.kernelId,

@@ -87,7 +87,8 @@ export class ClientChannels {
 
   constructor(private readonly options: ChannelOptions) {
     const make = (channel: 'shell' | 'control' | 'stdin'): Dealer => {
-      const socket = new Dealer({ linger: 0, routingId: channel === 'control' ? `${this.routingId}-c` : this.routingId });
+      // A little linger: a request sent just before its client hangs up still reaches the kernel.
+      const socket = new Dealer({ linger: 500, routingId: channel === 'control' ? `${this.routingId}-c` : this.routingId });
       socket.connect(endpoint(options.info, channel));
       void receiveLoop(socket, channel, options.signer, options.onMessage, options.onDecodeError);
       return socket;

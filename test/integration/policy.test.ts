@@ -34,11 +34,22 @@ async function expectError(res: Response, status: number, reason?: string): Prom
   return body;
 }
 
-function openWs(path: string, protocols: string[] = []): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
+interface OpenWs {
+  ws: WebSocket;
+  closed: Promise<{ code: number; reason: string }>;
+  /** Every text frame received, from the first one (a replay can arrive with the handshake). */
+  texts: string[];
+}
+
+function openWs(path: string, protocols: string[] = []): Promise<OpenWs> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${tg.url.replace('http', 'ws')}${path}`, protocols, { headers: { authorization: `token ${tg.token}` } });
+    const texts: string[] = [];
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) texts.push(data.toString());
+    });
     const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
-    ws.once('open', () => resolve({ ws, closed }));
+    ws.once('open', () => resolve({ ws, closed, texts }));
     ws.once('unexpected-response', (req, res) => {
       reject(new Error(`HTTP ${res.statusCode}`));
       req.destroy();
@@ -208,6 +219,40 @@ describe('bad websocket input', () => {
     expect((got['content'] as { protocol_version: string }).protocol_version).toMatch(/^5\./);
     ws.close();
     await closed;
+  });
+
+  it('replays iopub produced while a session_id was disconnected', async () => {
+    const first = await openWs(`/api/kernels/${kernelId}/channels?session_id=flaky-client`);
+    const code = 'import time\ntime.sleep(0.5)\nprint("while you were away")';
+    const msg = newMessage({
+      channel: 'shell',
+      msgType: 'execute_request',
+      session: 'flaky-client',
+      content: { code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+      msgId: 'away-1',
+      date: new Date(),
+    });
+    first.ws.send(encodeWsMessage(msg, 'legacy').data);
+    const sawBusy = new Promise<void>((resolve) =>
+      first.ws.on('message', (data) => {
+        if (/"execution_state":\s*"busy"/.test(data.toString())) resolve();
+      }),
+    );
+    await sawBusy;
+    first.ws.close();
+    await first.closed;
+    await waitFor(() => tg.gateway.kernels.get(kernelId).state === 'idle' && Date.now() > 0, 10_000, 'idle');
+    await new Promise((r) => setTimeout(r, 1_000));
+    const second = await openWs(`/api/kernels/${kernelId}/channels?session_id=flaky-client`);
+    const streamed = (): string =>
+      second.texts
+        .map((t) => JSON.parse(t) as { msg_type: string; content: { text?: string } })
+        .filter((m) => m.msg_type === 'stream')
+        .map((m) => m.content.text)
+        .join('');
+    await waitFor(() => streamed().includes('while you were away'), 5_000, 'replayed output');
+    second.ws.close();
+    await second.closed;
   });
 
   it('the gateway still serves the kernel afterwards', stillWorks);
