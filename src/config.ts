@@ -12,8 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-// TEMP until src/spark lands
-const sparkSettingsSchema = z.object({ mode: z.enum(['local', 'kubernetes']).default('local') }).loose();
+import { sparkSettingsSchema } from './spark/index.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ENV_PREFIX = 'SPARKGATE_';
