@@ -15,6 +15,9 @@ import type { ProbeFn } from './kernels/python-interpreter.js';
 import { createLogger, type Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { SessionStore } from './sessions/session-store.js';
+import { PortAllocator } from './spark/port-allocator.js';
+import { isPortFree } from './spark/port-probe.js';
+import { SparkSessionPlugin } from './spark/spark-session-plugin.js';
 
 /**
  * A feature that plugs into the gateway (terminals, Spark UI proxy, executor reaper...): started
@@ -32,6 +35,7 @@ export interface GatewayOptions {
   logger?: Logger;
   /** The environment kernels inherit (SPARKGATE_* removed). */
   env?: NodeJS.ProcessEnv;
+  /** Session plug-ins after the built-in Spark one (e.g. executor garbage collection). */
   plugins?: readonly SessionPlugin[];
   launchers?: LauncherRegistry;
   extensions?: readonly GatewayExtension[];
@@ -52,6 +56,7 @@ export class Gateway {
   readonly kernelspecs: KernelspecStore;
   readonly kernels: KernelManager;
   readonly sessions: SessionStore;
+  readonly spark: SparkSessionPlugin;
   readonly extensions: readonly GatewayExtension[];
   private app: FastifyInstance | undefined;
   private ready = false;
@@ -69,13 +74,23 @@ export class Gateway {
       defaultName: options.config.defaultKernelName,
       onInvalid: (dir, message) => this.logger.warn({ dir, message }, 'ignoring invalid kernelspec'),
     });
+    this.spark = new SparkSessionPlugin({
+      settings: options.config.spark,
+      runtimeDir: options.config.runtimeDir,
+      allocator: new PortAllocator({
+        driverPortRange: options.config.spark.driverPortRange,
+        blockManagerPortRange: options.config.spark.blockManagerPortRange,
+        uiPortRange: options.config.spark.uiPortRange,
+        isFree: (port) => isPortFree(port),
+      }),
+    });
     this.kernels = new KernelManager({
       config: options.config,
       logger: this.logger,
       metrics: this.metrics,
       kernelspecs: this.kernelspecs,
       parentEnv: options.env ?? process.env,
-      ...(options.plugins ? { plugins: options.plugins } : {}),
+      plugins: [this.spark, ...(options.plugins ?? [])],
       ...(options.launchers ? { launchers: options.launchers } : {}),
       ...(options.probePython ? { probePython: options.probePython } : {}),
     });

@@ -39,6 +39,8 @@ export type SessionEndReason = 'shutdown' | 'restart' | 'culled' | 'crashed' | '
 
 export interface SessionPlugin {
   readonly name: string;
+  /** Validate a start request before anything is spawned; throws a GatewayError (400/403). */
+  check?(spec: Kernelspec, userEnv: Readonly<Record<string, string>>): void;
   /** Before each (re)start; may reject with a GatewayError (policy, limits). */
   prepare?(ctx: LaunchContext): Promise<SessionContribution>;
   /** After the kernel process is gone, on every path into ended/dead/restart. */

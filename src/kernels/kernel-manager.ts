@@ -133,6 +133,7 @@ export class KernelManager {
     const userEnv = validateKernelEnv(request.env);
     const startTimeoutMs = launchTimeoutMs(userEnv, this.deps.config.kernelStartTimeoutMs);
     const launcher = this.launchers.for(spec);
+    for (const plugin of this.plugins) plugin.check?.(spec, userEnv);
     if (this.liveCount() >= this.deps.config.maxKernels) throw errors.maxKernels(this.deps.config.maxKernels);
 
     const kernel = new Kernel(
