@@ -26,7 +26,7 @@ def parse_args(argv: list[str]) -> tuple[str, list[str]]:
     parser = _Parser(prog="sparkgate_kernel", add_help=False)
     parser.add_argument("--kind", required=True, choices=KINDS)
     options, rest = parser.parse_known_args(argv)
-    if not any(a == "-f" or a.startswith(("-f=", "--f=", "--KernelApp.connection_file")) for a in rest):
+    if not any(a == "-f" or a.startswith(("-f=", "--IPKernelApp.connection_file=")) for a in rest):
         raise LauncherError(f"missing -f CONNECTION_FILE (usage: {USAGE})")
     return options.kind, rest
 

@@ -8,7 +8,6 @@ https://ipython.readthedocs.io/en/stable/config/integrating.html#formatters-for-
 from __future__ import annotations
 
 import html
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +18,6 @@ MAX_ROWS_KEY = "spark.sql.repl.eagerEval.maxNumRows"
 DEFAULT_MAX_ROWS = 20
 MAX_ROWS_LIMIT = 10_000
 MAX_CELL_CHARS = 1000
-
-log = logging.getLogger("sparkgate_kernel")
 
 
 @dataclass(frozen=True)

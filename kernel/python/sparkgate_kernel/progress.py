@@ -212,8 +212,8 @@ class _CellProgress:
     def finish(self) -> None:
         self._stop.set()
         self._thread.join(timeout=max(2.0, 4 * self._interval_s))
-        if not self._thread.is_alive():
-            self._poll()
+        if not self._thread.is_alive() and self._handle is not None:
+            self._poll()  # the final state of the jobs on show
         self._publish(final=True)
         with self._lock:
             self._closed = True

@@ -1,0 +1,48 @@
+"""ipykernel's IPythonKernel with the Spark session's lifecycle attached.
+
+- Interrupt: during a request ipykernel makes SIGINT raise KeyboardInterrupt; here it also asks
+  Spark to cancel running jobs (the Python side stops waiting, the cluster stops working).
+- Shutdown: spark.stop() (bounded) before the reply, so executors are released before ipykernel
+  terminates the kernel's child processes (the driver JVM) and the client stops waiting.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ipykernel.ipkernel import IPythonKernel
+
+
+@dataclass(frozen=True)
+class KernelHooks:
+    on_interrupt: Callable[[], None]
+    on_shutdown: Callable[[], object]
+    is_complete: Callable[[str], dict[str, str]] | None = None
+
+
+class SparkgateKernel(IPythonKernel):
+    sparkgate_hooks: KernelHooks | None = None
+
+    def pre_handler_hook(self) -> None:
+        self.saved_sigint_handler = signal.signal(signal.SIGINT, self._sparkgate_sigint)
+
+    def _sparkgate_sigint(self, signum: int, frame: Any) -> None:
+        hooks = self.sparkgate_hooks
+        if hooks is not None:
+            hooks.on_interrupt()
+        raise KeyboardInterrupt
+
+    def do_shutdown(self, restart: bool) -> Any:
+        hooks = self.sparkgate_hooks
+        if hooks is not None:
+            hooks.on_shutdown()
+        return super().do_shutdown(restart)
+
+    def do_is_complete(self, code: str) -> Any:
+        hooks = self.sparkgate_hooks
+        if hooks is not None and hooks.is_complete is not None:
+            return hooks.is_complete(code)
+        return super().do_is_complete(code)
