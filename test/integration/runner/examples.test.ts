@@ -1,0 +1,246 @@
+/**
+ * The example notebooks in notebooks/ executed by `sparkgate run` (a real process, embedded
+ * gateway, real kernels). The python3 example's outputs are checked against numbers computed
+ * here from the same CSV; the Spark examples must run when Spark is installed and, when it is not,
+ * fail with exit 1 and the "Spark is not installed" message in the saved notebook and on stderr.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseNotebook, validateNotebook } from '../../../src/runner/notebook-schema.js';
+import { NOTEBOOKS, readJson, runCli, stripAnsi, validateWithPythonNbformat } from './run-cli.js';
+
+interface Output {
+  output_type: string;
+  name?: string;
+  text?: string[] | string;
+  data?: Record<string, unknown>;
+  ename?: string;
+  evalue?: string;
+  traceback?: string[];
+  execution_count?: number | null;
+}
+interface Cell {
+  id: string;
+  cell_type: string;
+  source: string[] | string;
+  metadata: { tags?: string[] };
+  outputs?: Output[];
+  execution_count?: number | null;
+}
+interface Nb {
+  cells: Cell[];
+  metadata: Record<string, unknown>;
+}
+
+const join = (t: string[] | string | undefined): string => (Array.isArray(t) ? t.join('') : (t ?? ''));
+const codeCells = (nb: Nb): Cell[] => nb.cells.filter((c) => c.cell_type === 'code');
+const out = mkdtempSync(path.join(os.tmpdir(), 'sparkgate-runner-examples-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+interface Order {
+  region: string;
+  product: string;
+  date: string;
+  revenue: number;
+}
+
+function orders(): Order[] {
+  const [header, ...lines] = readFileSync(path.join(NOTEBOOKS, 'data/sales.csv'), 'utf8').trim().split('\n');
+  const cols = header!.split(',');
+  return lines.map((line) => {
+    const row = Object.fromEntries(line.split(',').map((v, i) => [cols[i], v]));
+    return {
+      region: row['region']!,
+      product: row['product']!,
+      date: row['order_date']!,
+      revenue: Math.round(Number(row['quantity']) * Number(row['unit_price']) * 100) / 100,
+    };
+  });
+}
+
+function sumBy(rows: Order[], key: (o: Order) => string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const o of rows) m.set(key(o), (m.get(key(o)) ?? 0) + o.revenue);
+  return m;
+}
+
+function summaryOf(nb: Nb): Record<string, unknown> {
+  const last = codeCells(nb).at(-1)!;
+  const shown = last.outputs!.find((o) => o.output_type === 'display_data')!;
+  return shown.data!['application/json'] as Record<string, unknown>;
+}
+
+describe('00-python-basics.ipynb (python3 kernel, no Spark)', () => {
+  it('runs top to bottom with real results, a chart image and HTML; the output validates', async () => {
+    const output = path.join(out, '00.out.ipynb');
+    const result = await runCli([path.join(NOTEBOOKS, '00-python-basics.ipynb'), '-o', output]);
+    // Measured runtime of the example through the runner (process start to exit), for the report.
+    process.stderr.write(`[measure] 00-python-basics.ipynb through sparkgate run: ${result.durationMs} ms\n`);
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split('\n').at(-1)).toBe(output);
+
+    const nb = readJson<Nb>(output);
+    const all = orders();
+    const total = all.reduce((s, o) => s + o.revenue, 0);
+    const cells = codeCells(nb);
+    expect(cells.every((c) => typeof c.execution_count === 'number')).toBe(true);
+    expect(cells.map((c) => c.execution_count)).toEqual(cells.map((_, i) => i + 1));
+
+    const load = cells[1]!;
+    expect(join(load.outputs![0]!.text)).toBe(`${all.length} orders (all) from 2024-01-01 to 2024-12-31\n`);
+    expect(load.outputs![1]!.output_type).toBe('execute_result');
+    expect(load.outputs![1]!.execution_count).toBe(2);
+
+    const aggregate = cells[2]!;
+    const printed = join(aggregate.outputs![0]!.text);
+    expect(Number(/total revenue: ([\d,.]+)/.exec(printed)![1]!.replace(/,/g, ''))).toBeCloseTo(total, 1);
+
+    const html = join(cells[3]!.outputs![0]!.data!['text/html'] as string[]);
+    const byProduct = [...sumBy(all, (o) => o.product).entries()].sort((a, b) => b[1] - a[1]);
+    const shownProducts = [...html.matchAll(/<tr><td>([^<]+)<\/td>/g)].map((m) => m[1]);
+    expect(shownProducts).toEqual(byProduct.slice(0, 3).map(([name]) => name));
+
+    const image = cells[4]!.outputs![0]!.data!;
+    const png = image['image/png'] as string | undefined;
+    if (png) expect(Buffer.from(png, 'base64').subarray(1, 4).toString()).toBe('PNG');
+    else expect(join(image['image/svg+xml'] as string[])).toContain('<svg');
+
+    const summary = summaryOf(nb);
+    const byRegion = sumBy(all, (o) => o.region);
+    expect(summary['orders']).toBe(all.length);
+    expect(summary['total_revenue'] as number).toBeCloseTo(total, 1);
+    for (const [region, value] of byRegion) {
+      expect((summary['revenue_by_region'] as Record<string, number>)[region]).toBeCloseTo(value, 1);
+    }
+    const byMonth = [...sumBy(all, (o) => o.date.slice(0, 7)).entries()].sort((a, b) => b[1] - a[1]);
+    expect(summary['best_month']).toBe(byMonth[0]![0]);
+
+    expect(validateNotebook(nb)).toEqual([]);
+    expect(await validateWithPythonNbformat(output)).toBe('valid');
+    expect((nb.metadata['kernelspec'] as { name: string }).name).toBe('python3');
+    expect((nb.metadata['language_info'] as { name: string }).name).toBe('python');
+  });
+
+  it('-p values land in an injected-parameters cell after the parameters cell and change the results', async () => {
+    const output = path.join(out, '00-west.out.ipynb');
+    const result = await runCli([path.join(NOTEBOOKS, '00-python-basics.ipynb'), '-o', output, '-p', 'region', 'West', '-p', 'top_n', '2']);
+    expect(result.code).toBe(0);
+    const nb = readJson<Nb>(output);
+    const declared = nb.cells.findIndex((c) => c.metadata.tags?.includes('parameters'));
+    const injected = nb.cells[declared + 1]!;
+    expect(injected.metadata.tags).toEqual(['injected-parameters']);
+    expect(join(injected.source)).toBe('# Parameters\nregion = "West"\ntop_n = 2');
+
+    const west = orders().filter((o) => o.region === 'West');
+    const summary = summaryOf(nb);
+    expect(summary['region']).toBe('West');
+    expect(summary['orders']).toBe(west.length);
+    expect(summary['total_revenue'] as number).toBeCloseTo(
+      west.reduce((s, o) => s + o.revenue, 0),
+      1,
+    );
+    expect(Object.keys(summary['revenue_by_region'] as object)).toEqual(['West']);
+    expect(summary['top_products']).toHaveLength(2);
+    expect((nb.metadata['sparkgate'] as { run: { parameters: unknown } }).run.parameters).toEqual({ region: 'West', top_n: 2 });
+  });
+});
+
+/** Runs a Spark example; returns whether Spark is installed (judged by the first code cell). */
+async function runSparkExample(file: string, extra: string[] = []): Promise<{ installed: boolean; nb: Nb; code: number | null; stderr: string }> {
+  const output = path.join(out, file.replace('.ipynb', '.out.ipynb'));
+  const result = await runCli([path.join(NOTEBOOKS, file), '-o', output, ...extra]);
+  const nb = readJson<Nb>(output);
+  const first = codeCells(nb)[0]!;
+  const installed = !first.outputs!.some((o) => o.output_type === 'error' && o.ename === 'SparkNotInstalledError');
+  expect(validateNotebook(nb)).toEqual([]);
+  return { installed, nb, code: result.code, stderr: result.stderr };
+}
+
+function expectSparkMissing(run: { nb: Nb; code: number | null; stderr: string }): void {
+  expect(run.code).toBe(1);
+  const cells = codeCells(run.nb);
+  const error = cells[0]!.outputs!.find((o) => o.output_type === 'error')!;
+  expect(error.ename).toBe('SparkNotInstalledError');
+  expect(error.evalue).toContain('Spark is not installed');
+  expect(stripAnsi(run.stderr)).toContain('SparkNotInstalledError: Spark is not installed');
+  expect(run.stderr).not.toMatch(/\n\s+at /);
+  // The run stopped at the first error: no later cell ran.
+  expect(cells.slice(1).every((c) => c.execution_count === null && c.outputs!.length === 0)).toBe(true);
+}
+
+const allOk = (nb: Nb): boolean => codeCells(nb).every((c) => !c.outputs!.some((o) => o.output_type === 'error'));
+
+describe('Spark examples', () => {
+  it('01-getting-started.ipynb: pi from an RDD (or the clear Spark-missing error)', async () => {
+    const run = await runSparkExample('01-getting-started.ipynb', ['-p', 'samples', '200000']);
+    if (!run.installed) return expectSparkMissing(run);
+    expect(run.code).toBe(0);
+    expect(allOk(run.nb)).toBe(true);
+    const text = codeCells(run.nb).map((c) => c.outputs!.map((o) => join(o.text)).join('')).join('');
+    const pi = Number(/pi is roughly (\d\.\d+)/.exec(text)![1]);
+    expect(Math.abs(pi - Math.PI)).toBeLessThan(0.05);
+    expect(text).toMatch(/executor\(s\)/);
+  });
+
+  it('02-dataframe-exploration.ipynb: schema, aggregates, plot, Parquet (or the clear error)', async () => {
+    const run = await runSparkExample('02-dataframe-exploration.ipynb');
+    if (!run.installed) return expectSparkMissing(run);
+    expect(run.code).toBe(0);
+    expect(allOk(run.nb)).toBe(true);
+    const text = codeCells(run.nb).map((c) => c.outputs!.map((o) => join(o.text)).join('')).join('');
+    expect(text).toContain(`${orders().length} rows from file://`);
+    expect(text).toContain(`wrote and read back ${orders().length} rows`);
+    const images = codeCells(run.nb).flatMap((c) => c.outputs!).filter((o) => o.data?.['image/png'] || o.data?.['image/svg+xml']);
+    expect(images).toHaveLength(1);
+  });
+
+  it('03-spark-sql.ipynb: every cell SQL, parameters as ${name} (or the clear error)', async () => {
+    const run = await runSparkExample('03-spark-sql.ipynb', ['-p', 'min_quantity', '15']);
+    const injected = run.nb.cells.find((c) => c.metadata.tags?.includes('injected-parameters'))!;
+    expect(join(injected.source)).toBe('-- Parameters: later statements read them as ${name}\nSET min_quantity = 15;');
+    if (!run.installed) return expectSparkMissing(run);
+    expect(run.code).toBe(0);
+    expect(allOk(run.nb)).toBe(true);
+    const html = codeCells(run.nb)
+      .flatMap((c) => c.outputs!)
+      .map((o) => join(o.data?.['text/html'] as string[] | undefined))
+      .join('');
+    for (const region of ['North', 'South', 'East', 'West']) expect(html).toContain(region);
+  });
+});
+
+describe('the committed notebooks', () => {
+  it('are valid nbformat 4.5 written exactly as Jupyter writes them, with their declared kernels', async () => {
+    const { serializeNotebook } = await import('../../../src/runner/notebook-format.js');
+    const kernels: Record<string, string> = {
+      '00-python-basics.ipynb': 'python3',
+      '01-getting-started.ipynb': 'pyspark',
+      '02-dataframe-exploration.ipynb': 'pyspark',
+      '03-spark-sql.ipynb': 'spark-sql',
+    };
+    for (const [file, kernel] of Object.entries(kernels)) {
+      const text = readFileSync(path.join(NOTEBOOKS, file), 'utf8');
+      const nb = parseNotebook(text, file);
+      expect(nb.metadata.kernelspec?.name).toBe(kernel);
+      expect(serializeNotebook(nb)).toBe(text);
+      // Committed without outputs, each with a parameters cell.
+      expect(nb.cells.every((c) => c.cell_type !== 'code' || (c as { outputs: unknown[] }).outputs.length === 0)).toBe(true);
+      expect(nb.cells.some((c) => ((c.metadata as { tags?: string[] }).tags ?? []).includes('parameters'))).toBe(true);
+    }
+  });
+});
+
+describe('notebooks/data', () => {
+  it('is what generate.py makes (deterministic) and stays under 1 MB', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const check = spawnSync('/usr/bin/python3', [path.join(NOTEBOOKS, 'data/generate.py'), '--check'], { encoding: 'utf8' });
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
+    const { readdirSync, statSync } = await import('node:fs');
+    const bytes = readdirSync(path.join(NOTEBOOKS, 'data')).reduce((s, f) => s + statSync(path.join(NOTEBOOKS, 'data', f)).size, 0);
+    expect(bytes).toBeLessThan(1024 * 1024);
+  });
+});
