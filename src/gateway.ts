@@ -18,6 +18,7 @@ import { SessionStore } from './sessions/session-store.js';
 import { PortAllocator } from './spark/port-allocator.js';
 import { isPortFree } from './spark/port-probe.js';
 import { SparkSessionPlugin } from './spark/spark-session-plugin.js';
+import { registerSparkSessionRoutes, type ExecutorSource } from './http/routes/spark-sessions.js';
 
 /**
  * A feature that plugs into the gateway (terminals, Spark UI proxy, executor reaper...): started
@@ -39,6 +40,8 @@ export interface GatewayOptions {
   plugins?: readonly SessionPlugin[];
   launchers?: LauncherRegistry;
   extensions?: readonly GatewayExtension[];
+  /** Lists a Spark session's executor pods (Kubernetes mode). */
+  executors?: ExecutorSource;
   probePython?: ProbeFn;
   defaultMetrics?: boolean;
 }
@@ -95,7 +98,10 @@ export class Gateway {
       ...(options.probePython ? { probePython: options.probePython } : {}),
     });
     this.sessions = new SessionStore((id) => this.kernels.find(id) !== undefined);
-    this.extensions = options.extensions ?? [];
+    this.extensions = [
+      { name: 'spark-sessions', registerRoutes: registerSparkSessionRoutes(this.spark, options.executors) },
+      ...(options.extensions ?? []),
+    ];
   }
 
   /** Listen and return the base URL (http://host:port). */

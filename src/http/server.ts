@@ -34,6 +34,29 @@ export interface ServerDeps {
 /** Routes that answer without a token: Kubernetes probes. */
 const PUBLIC_ROUTES = new Set(['/healthz', '/readyz']);
 
+/**
+ * Route prefixes that answer without a token: the web shell page and its static files, which
+ * hold no data (every API and websocket call the page makes carries the token). Matched against
+ * the route fastify picked, not the raw URL, so no path trick can reach another route this way.
+ */
+const PUBLIC_ROUTE_PREFIXES = ['/shell'];
+
+function isPublicRoute(route: string | undefined): boolean {
+  return route !== undefined && PUBLIC_ROUTE_PREFIXES.some((p) => route === p || route.startsWith(`${p}/`));
+}
+
+/**
+ * The Spark UI's own links carry no token: a browser that opened a session's UI with ?token=
+ * got a cookie scoped to that UI path (routes/spark-sessions.ts), accepted there only.
+ */
+const UI_PATH = /^\/api\/sparkgate\/sessions\/[0-9a-f-]{36}\/ui(\/|$)/;
+
+function uiCookieToken(path: string, cookie: string | undefined): string | undefined {
+  if (!cookie || !UI_PATH.test(path)) return undefined;
+  const match = /(?:^|;\s*)sparkgate-ui-token=([^;]*)/.exec(cookie);
+  return match ? decodeURIComponent(match[1]!) : undefined;
+}
+
 export type RouteRegistrar = (app: FastifyInstance, deps: ServerDeps) => void;
 
 export async function buildServer(deps: ServerDeps, extraRoutes: readonly RouteRegistrar[] = []): Promise<FastifyInstance> {
@@ -66,8 +89,9 @@ export async function buildServer(deps: ServerDeps, extraRoutes: readonly RouteR
   const auth = new TokenAuth(deps.token);
   app.addHook('onRequest', async (req) => {
     const path = req.url.split('?', 1)[0]!;
-    if (PUBLIC_ROUTES.has(path)) return;
-    if (!auth.check(TokenAuth.presented(req.headers.authorization, req.url))) {
+    if (PUBLIC_ROUTES.has(path) || isPublicRoute(req.routeOptions.url)) return;
+    const presented = TokenAuth.presented(req.headers.authorization, req.url) ?? uiCookieToken(path, req.headers.cookie);
+    if (!auth.check(presented)) {
       throw new GatewayError(
         401,
         'unauthorized',
