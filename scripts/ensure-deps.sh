@@ -7,9 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode="${1:-runtime}"
-apt_packages=(python3-ipykernel python3-jupyter-client)
+apt_packages=(python3-ipykernel python3-jupyter-client jupyter-console)
 if [ "$mode" = "test" ]; then
-  apt_packages+=(python3-jupyter-server jupyter-console procps)
+  # jupyter-server: the gateway-mode test; jupyter-console: attached terminals; chromium: the
+  # web shell test; matplotlib + nbformat: the example notebooks and a second output validator.
+  apt_packages+=(python3-jupyter-server jupyter-console procps python3-matplotlib python3-nbformat chromium)
 fi
 
 missing=()
