@@ -43,6 +43,8 @@ export interface GatewayOptions {
   /** Lists a Spark session's executor pods (Kubernetes mode). */
   executors?: ExecutorSource;
   probePython?: ProbeFn;
+  /** A registry shared with extensions built before the gateway; made here when absent. */
+  metrics?: GatewayMetrics;
   defaultMetrics?: boolean;
 }
 
@@ -71,7 +73,7 @@ export class Gateway {
     this.config = options.config;
     this.token = options.config.token || randomBytes(24).toString('hex');
     this.logger = options.logger ?? createLogger({ level: options.config.logLevel });
-    this.metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+    this.metrics = options.metrics ?? new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true });
     this.kernelspecs = new KernelspecStore({
       dirs: options.config.kernelspecDirs,
       defaultName: options.config.defaultKernelName,

@@ -160,6 +160,14 @@ export const sparkSettingsSchema = z
     namespace: dnsLabel('spark').optional(),
     podName: dnsLabel('sparkgate-0').optional(),
     podUid: z.string().min(1).optional(),
+    /** Kubernetes credentials from this kubeconfig file instead of the pod's service account. */
+    kubeconfig: z.string().min(1).optional(),
+    /** Context in that kubeconfig (default: its current-context). */
+    kubeContext: z.string().min(1).optional(),
+    /** Session-end garbage collection: how long to wait for the API to confirm executors are gone. */
+    gcTimeoutMs: z.coerce.number().int().min(1_000).max(600_000).default(60_000),
+    /** The reaper deletes pods of sessions that are not live after this grace period. */
+    reaperGraceMs: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
     podIp: z
       .string()
       .refine((s) => isIP(s) !== 0, { error: 'must be an IP address, e.g. "10.42.0.17"' })
