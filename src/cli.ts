@@ -6,12 +6,18 @@
 import { Command } from 'commander';
 import { packageVersion } from './gateway.js';
 import { registerServe } from './commands/serve.js';
+import { registerRun } from './commands/run.js';
+import { registerSessions } from './commands/sessions.js';
+import { registerShell } from './commands/shell.js';
 
 export function buildCli(): Command {
   const program = new Command('sparkgate')
     .description('Jupyter kernel gateway and websocket shell for live Apache Spark sessions')
     .version(packageVersion());
   registerServe(program);
+  registerRun(program);
+  registerShell(program);
+  registerSessions(program);
   return program;
 }
 

@@ -54,6 +54,22 @@ export const errors = {
   kernelNotReady: (message: string) => new GatewayError(409, 'kernel_not_ready', message),
   unavailable: (message: string) => new GatewayError(503, 'unavailable', message),
   internal: () => new GatewayError(500, 'internal_error', 'Internal server error; see the gateway log'),
+  terminalNotFound: (name: string) => new GatewayError(404, 'terminal_not_found', `Terminal does not exist: ${name}`),
+  terminalExists: (name: string) =>
+    new GatewayError(409, 'terminal_exists', `A terminal named ${JSON.stringify(name)} already exists; pick another name or omit it`),
+  maxTerminals: (limit: number) =>
+    new GatewayError(
+      403,
+      'max_terminals',
+      `Terminal limit reached: this gateway allows at most ${limit} terminals (TerminalsExtension option maxTerminals); close one first`,
+    ),
+  terminalStartFailed: (message: string) => new GatewayError(500, 'terminal_start_failed', message),
+  kernelNotPython: (id: string, language: string) =>
+    new GatewayError(
+      400,
+      'kernel_not_python',
+      `Kernel ${id} runs ${JSON.stringify(language)}; a terminal can attach only to a Python kernel (jupyter console)`,
+    ),
 } as const;
 
 export function isGatewayError(err: unknown): err is GatewayError {

@@ -1,7 +1,8 @@
 /** `sparkgate serve`: run the gateway. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
-import { Gateway, packageVersion } from '../gateway.js';
+import { packageVersion } from '../gateway.js';
+import { createGateway } from '../gateway-factory.js';
 
 function integer(value: string): number {
   const n = Number(value);
@@ -18,6 +19,7 @@ export interface ServeFlags {
   python?: string;
   maxKernels?: number;
   kernelspecDir?: string[];
+  kubeconfig?: string;
 }
 
 export function flagsToOverrides(flags: ServeFlags): Record<string, unknown> {
@@ -29,6 +31,8 @@ export function flagsToOverrides(flags: ServeFlags): Record<string, unknown> {
   if (flags.python !== undefined) o['python'] = flags.python;
   if (flags.maxKernels !== undefined) o['maxKernels'] = flags.maxKernels;
   if (flags.kernelspecDir !== undefined) o['kernelspecDirs'] = flags.kernelspecDir;
+  // --kubeconfig: run outside the cluster against it (kubernetes mode with that file's credentials).
+  if (flags.kubeconfig !== undefined) o['spark'] = { mode: 'kubernetes', kubeconfig: flags.kubeconfig };
   return o;
 }
 
@@ -47,7 +51,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     }
     throw err;
   }
-  const gateway = new Gateway({ config });
+  const gateway = createGateway({ config, env: process.env });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -88,6 +92,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--python <path>', 'Python interpreter with ipykernel'))
     .addOption(new Option('--max-kernels <n>', 'most kernels at once').argParser(integer))
     .addOption(new Option('--kernelspec-dir <dir...>', 'directories holding kernelspecs'))
+    .addOption(new Option('--kubeconfig <file>', 'Kubernetes mode with this kubeconfig (in a pod: the service account)'))
     .addHelpText(
       'after',
       '\nEvery setting can also come from the config file or a SPARKGATE_<SETTING> variable,\n' +

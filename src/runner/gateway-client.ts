@@ -6,7 +6,7 @@
 import { ServerConnection, KernelConnection, KernelSpecAPI, type Kernel } from '@jupyterlab/services';
 import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../config.js';
-import { Gateway } from '../gateway.js';
+import { createGateway } from '../gateway-factory.js';
 import { createLogger } from '../logger.js';
 import { EXIT, RunnerError } from './exit-codes.js';
 
@@ -70,10 +70,13 @@ export async function embeddedGateway(options: EmbeddedGatewayOptions): Promise<
     if (err instanceof ConfigError) throw new RunnerError(err.message.replace(/\n\s*/g, ' '), EXIT.usage);
     throw err;
   }
-  const gateway = new Gateway({
+  // The same gateway `sparkgate serve` builds (Spark conf, and in Kubernetes mode executor GC),
+  // without terminals.
+  const gateway = createGateway({
     config,
+    env: options.env,
+    terminals: false,
     logger: createLogger({ level: config.logLevel, destination: options.logDestination }),
-    defaultMetrics: false,
   });
   let url: string;
   try {

@@ -11,6 +11,8 @@ describe('sparkSettingsSchema', () => {
   it('parses {} to the embedded local mode, every field defaulted', () => {
     expect(sparkSettingsSchema.parse({})).toEqual({
       mode: 'local',
+      gcTimeoutMs: 60_000,
+      reaperGraceMs: 30_000,
       clusterDomain: 'cluster.local',
       driverHostMode: 'service',
       kubernetesCaCertFile: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',

@@ -1,0 +1,68 @@
+/**
+ * `/api/terminals` and `/terminals/websocket/{name}`: Jupyter Server's terminals API, so
+ * `@jupyterlab/services`' TerminalManager works unchanged. Thin handlers; policy lives in
+ * TerminalManager, the wire in terminado-codec.ts. Same token auth and `{message, reason}` errors
+ * as every other route.
+ */
+import type { FastifyInstance } from 'fastify';
+import { errors } from '../../errors.js';
+import { bridgeTerminalSocket } from '../../terminals/terminal-socket.js';
+import type { TerminalManager } from '../../terminals/terminal-manager.js';
+import { createTerminalBodySchema, terminalModelSchema, terminalNameSchema } from '../../terminals/terminal-models.js';
+import type { ServerDeps } from '../server.js';
+import { parseBody } from './kernels.js';
+
+/** A terminal name from the URL: well-formed or 404, like kernel ids. */
+function terminalNameParam(name: string): string {
+  if (!terminalNameSchema.safeParse(name).success) throw errors.terminalNotFound(name.slice(0, 64));
+  return name;
+}
+
+export function registerTerminalRoutes(app: FastifyInstance, deps: ServerDeps, terminals: TerminalManager): void {
+  const wsGauge = deps.metrics.websocketConnections.labels('terminal');
+  const model = (name: string) => terminalModelSchema.parse(terminals.model(terminals.get(name)));
+
+  app.get('/api/terminals', async () => terminals.list().map((t) => terminalModelSchema.parse(terminals.model(t))));
+
+  // Jupyter Server answers 200 (not 201) and @jupyterlab/services checks for exactly that.
+  app.post('/api/terminals', async (req) => {
+    if (typeof req.body !== 'object' && req.body !== undefined) throw errors.invalidBody('Request body must be a JSON object');
+    const body = parseBody(createTerminalBodySchema, req.body);
+    const terminal = await terminals.create(body);
+    return model(terminal.name);
+  });
+
+  app.get<{ Params: { name: string } }>('/api/terminals/:name', async (req) => model(terminalNameParam(req.params.name)));
+
+  app.delete<{ Params: { name: string } }>('/api/terminals/:name', async (req, reply) => {
+    await terminals.shutdown(terminalNameParam(req.params.name));
+    return reply.status(204).send();
+  });
+
+  app.get<{ Params: { name: string } }>(
+    '/terminals/websocket/:name',
+    {
+      websocket: true,
+      // Before the upgrade: an unknown terminal is a plain 404 with the usual error body.
+      preValidation: async (req) => {
+        const terminal = terminals.get(terminalNameParam(req.params.name));
+        if (terminal.state !== 'running') throw errors.terminalNotFound(terminal.name);
+      },
+    },
+    (socket, req) => {
+      const terminal = terminals.find(req.params.name);
+      if (!terminal || terminal.state === 'ended') {
+        socket.close(1011, 'terminal went away');
+        return;
+      }
+      wsGauge.inc();
+      socket.once('close', () => wsGauge.dec());
+      bridgeTerminalSocket(socket, terminal, {
+        maxStdinFrameBytes: terminals.options.maxStdinFrameBytes,
+        maxStdinBacklogBytes: terminals.options.maxStdinBacklogBytes,
+        log: req.log,
+        onRejected: () => deps.metrics.rejectedMessages.inc(),
+      });
+    },
+  );
+}
