@@ -3,6 +3,7 @@
  * embedded gateway of `sparkgate run` use it, so both get the same features (terminals, and in
  * Kubernetes mode executor garbage collection, the reaper and the executor listing).
  */
+import { rmSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { GatewayConfig } from './config.js';
 import { Gateway, type GatewayExtension } from './gateway.js';
@@ -28,10 +29,38 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   const metrics = new GatewayMetrics();
   const extensions: GatewayExtension[] = [];
   let gateway: Gateway | undefined;
-  const terminals = options.terminals === false ? undefined : new TerminalsExtension({ env });
+  let kubernetes: KubernetesMode | undefined;
+  // Sessions a terminal owns get the same Spark conf and the same end-of-session GC as kernels.
+  const terminals =
+    options.terminals === false
+      ? undefined
+      : new TerminalsExtension({
+          env,
+          prepareSession: async (sessionId, kind) => {
+            const g = gateway!;
+            const spec = g.kernelspecs.get(kind === 'spark-sql' ? 'spark-sql' : 'pyspark');
+            const contribution = await g.spark.prepare({
+              kernelId: sessionId,
+              spec,
+              connectionFile: '',
+              userEnv: {},
+              config,
+              python: g.kernels.pythonInterpreter,
+            });
+            terminalFiles.set(sessionId, contribution.files ?? []);
+            const propertiesFile = contribution.env?.['SPARKGATE_SPARK_PROPERTIES_FILE'];
+            return { env: contribution.env ?? {}, args: propertiesFile ? ['--properties-file', propertiesFile] : [] };
+          },
+          onSessionEnd: async (sessionId) => {
+            await gateway!.spark.onEnd(sessionId);
+            for (const f of terminalFiles.get(sessionId) ?? []) rmSync(f, { force: true });
+            terminalFiles.delete(sessionId);
+            await kubernetes?.plugin().onEnd?.(sessionId, 'shutdown');
+          },
+        });
+  const terminalFiles = new Map<string, string[]>();
   if (terminals) extensions.push(terminals);
 
-  let kubernetes: KubernetesMode | undefined;
   if (config.spark.mode === 'kubernetes') {
     kubernetes = new KubernetesMode({
       settings: config.spark,
