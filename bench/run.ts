@@ -10,6 +10,7 @@ import path from 'node:path';
 import { loadConfig, REPO_ROOT } from '../src/config.js';
 import { Gateway } from '../src/gateway.js';
 import { createLogger } from '../src/logger.js';
+import { measureGcLatency } from './gc-latency.js';
 import { BenchKernelClient, percentile } from './ws-kernel-client.js';
 
 interface Row {
@@ -74,6 +75,11 @@ async function main(): Promise<void> {
   } finally {
     await gateway.stop();
   }
+
+  // Executor GC: session end to the last of 50 executor pods confirmed gone (FakeKube).
+  const gc: number[] = [];
+  for (let i = 0; i < 5; i++) gc.push((await measureGcLatency({ pods: 50 })).ms);
+  rows.push({ figure: 'executor GC, 50 pods (FakeKube)', samples: gc.length, p50: percentile(gc, 50), p95: percentile(gc, 95), unit: 'ms' });
 
   const fmt = (n: number | undefined): string => (n === undefined ? '' : n.toFixed(2));
   console.log('| figure | samples | p50 | p95 | p99 | unit |');
