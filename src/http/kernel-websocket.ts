@@ -88,7 +88,11 @@ export function registerKernelWebsocket(app: FastifyInstance, deps: ServerDeps):
     const client: KernelClient = {
       sessionKey,
       deliver: send,
-      kernelEnded: () => socket.close(1000, 'kernel shut down'),
+      kernelEnded: () => {
+        socket.close(1000, 'kernel shut down');
+        // A client that stops reading would hold the close handshake (and gateway stop) for 30 s.
+        setTimeout(() => socket.terminate(), 1_000).unref();
+      },
     };
     let channels;
     try {
