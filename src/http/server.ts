@@ -5,7 +5,7 @@
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { GatewayConfig } from '../config.js';
-import { GatewayError, isGatewayError } from '../errors.js';
+import { errors, GatewayError, isGatewayError } from '../errors.js';
 import type { KernelManager } from '../kernels/kernel-manager.js';
 import type { KernelspecStore } from '../kernels/kernelspec-store.js';
 import { scrubUrl, type Logger } from '../logger.js';
@@ -91,13 +91,7 @@ export async function buildServer(deps: ServerDeps, extraRoutes: readonly RouteR
     const path = req.url.split('?', 1)[0]!;
     if (PUBLIC_ROUTES.has(path) || isPublicRoute(req.routeOptions.url)) return;
     const presented = TokenAuth.presented(req.headers.authorization, req.url) ?? uiCookieToken(path, req.headers.cookie);
-    if (!auth.check(presented)) {
-      throw new GatewayError(
-        401,
-        'unauthorized',
-        'Missing or invalid token: send "Authorization: token <TOKEN>" or ?token=<TOKEN>',
-      );
-    }
+    if (!auth.check(presented)) throw errors.unauthorized();
   });
   app.addHook('onResponse', async (req, reply) => {
     // @fastify/websocket answers a refused upgrade on a socket that the HTTP server does not
@@ -116,15 +110,11 @@ export async function buildServer(deps: ServerDeps, extraRoutes: readonly RouteR
       req.log.error({ err: err.message, code: err.code, url: scrubUrl(req.url) }, 'unhandled error');
       return reply.status(500).send({ message: 'Internal server error; see the gateway log', reason: 'internal_error' });
     }
-    const reason =
-      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? 'payload_too_large'
-        : (err.code ?? 'bad_request').replace(/^FST_ERR_/, '').toLowerCase();
-    const message =
-      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? `Request body exceeds ${deps.config.maxBodyBytes} bytes (setting maxBodyBytes)`
-        : err.message;
-    return reply.status(status).send({ message, reason });
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.status(413).send(errors.payloadTooLarge(deps.config.maxBodyBytes).toJSON());
+    }
+    const reason = (err.code ?? 'bad_request').replace(/^FST_ERR_/, '').toLowerCase();
+    return reply.status(status).send({ message: err.message, reason });
   });
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send({ message: `No route for ${req.method} ${scrubUrl(req.url).split('?')[0]}`, reason: 'not_found' });

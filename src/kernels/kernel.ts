@@ -141,10 +141,6 @@ export class Kernel extends EventEmitter<KernelEvents> {
     this.emit('state', before, after);
   }
 
-  touch(): void {
-    this.lastActivityMs = this.now();
-  }
-
   // ---- lifecycle ----
 
   /** Start the process and wait until it answers kernel_info and iopub flows. */
@@ -397,7 +393,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     this.offline.set(key, []);
   }
 
-  /** Forward a client's message; the client's own channels carry it. */
+  /** A client sent a message (its own channels carry it): Jupyter counts that as activity. */
   noteClientActivity(): void {
     this.lastActivityMs = this.now();
   }
