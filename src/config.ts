@@ -38,6 +38,26 @@ const stringList = z.preprocess(
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** `{"python3": 2}` in a file, or `python3=2,pyspark=1` (or JSON) in an env var / flag. */
+const poolSizes = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const text = v.trim();
+  if (text.startsWith('{')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return v;
+    }
+  }
+  const out: Record<string, string> = {};
+  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const at = item.lastIndexOf('=');
+    if (at <= 0) return v; // reported by the record schema below
+    out[item.slice(0, at).trim()] = item.slice(at + 1).trim();
+  }
+  return out;
+}, z.record(z.string().min(1), int(0, 64), { error: 'expected kernelspec=count pairs, e.g. python3=2,pyspark=1' }));
+
 export const configSchema = z
   .object({
     /** Interface to listen on; 0.0.0.0 in a pod. */
@@ -69,6 +89,19 @@ export const configSchema = z
     maxWsMessageBytes: int(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
     /** iopub messages kept per client session while it is disconnected, replayed on reconnect. */
     offlineBufferMessages: int(0, 100_000).default(1_000),
+    /**
+     * Pre-started sessions per kernelspec, handed out by POST /api/kernels when the request
+     * changes nothing the kernel was started with; refilled in the background.
+     */
+    warmPool: poolSizes.default({}),
+    /** Upper bound on pooled sessions across all kernelspecs (they do not count toward maxKernels). */
+    warmPoolMaxTotal: int(0, 1_000).default(8),
+    /**
+     * KERNEL_* variables a pooled session may be handed out despite: they do not shape the
+     * launch. Python kernels get them in os.environ when claimed; other kernels do not see them.
+     * KERNEL_WORKING_DIR always forces a cold start when mirrorWorkingDirs is on.
+     */
+    warmPoolIgnoredEnv: stringList.default(['KERNEL_USERNAME', 'KERNEL_LAUNCH_TIMEOUT', 'KERNEL_WORKING_DIR']),
     spark: sparkSettingsSchema.default(sparkSettingsSchema.parse({})),
   })
   .strict();

@@ -128,6 +128,7 @@ export class Gateway {
       const address = await this.app.listen({ host: this.config.host, port: this.config.port });
       this.address = address;
       this.ready = true;
+      this.kernels.startWarmPool();
       this.logger.info({ address, kernelspecs: this.kernelspecs.list().map((s) => s.name) }, 'sparkgate listening');
       return address;
     })();

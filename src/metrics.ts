@@ -42,6 +42,25 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly warmPoolKernels = new Gauge({
+    name: 'sparkgate_warm_pool_kernels',
+    help: 'Pre-started pooled sessions by kernelspec and state (starting, ready); target is the configured size',
+    labelNames: ['kernelspec', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly warmPoolClaims = new Counter({
+    name: 'sparkgate_warm_pool_claims_total',
+    help: 'Kernel start requests by pool outcome: hit (served from the pool), empty (pool had none ready), changed (request changes the launch), disabled (no pool for the kernelspec)',
+    labelNames: ['kernelspec', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly warmPoolFailures = new Counter({
+    name: 'sparkgate_warm_pool_start_failures_total',
+    help: 'Pooled sessions that failed to start (retried with backoff)',
+    labelNames: ['kernelspec'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'sparkgate_process_' });
   }

@@ -20,6 +20,7 @@ export interface ServeFlags {
   maxKernels?: number;
   kernelspecDir?: string[];
   kubeconfig?: string;
+  warmPool?: string;
 }
 
 export function flagsToOverrides(flags: ServeFlags): Record<string, unknown> {
@@ -31,6 +32,7 @@ export function flagsToOverrides(flags: ServeFlags): Record<string, unknown> {
   if (flags.python !== undefined) o['python'] = flags.python;
   if (flags.maxKernels !== undefined) o['maxKernels'] = flags.maxKernels;
   if (flags.kernelspecDir !== undefined) o['kernelspecDirs'] = flags.kernelspecDir;
+  if (flags.warmPool !== undefined) o['warmPool'] = flags.warmPool;
   // --kubeconfig: run outside the cluster against it (kubernetes mode with that file's credentials).
   if (flags.kubeconfig !== undefined) o['spark'] = { mode: 'kubernetes', kubeconfig: flags.kubeconfig };
   return o;
@@ -92,6 +94,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--python <path>', 'Python interpreter with ipykernel'))
     .addOption(new Option('--max-kernels <n>', 'most kernels at once').argParser(integer))
     .addOption(new Option('--kernelspec-dir <dir...>', 'directories holding kernelspecs'))
+    .addOption(new Option('--warm-pool <sizes>', 'pre-started sessions per kernelspec, e.g. python3=2,pyspark=1'))
     .addOption(new Option('--kubeconfig <file>', 'Kubernetes mode with this kubeconfig (in a pod: the service account)'))
     .addHelpText(
       'after',

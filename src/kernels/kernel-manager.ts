@@ -16,9 +16,10 @@ import {
   type SessionPlugin,
 } from './kernel-launcher.js';
 import { Kernel, type PrepareContext } from './kernel.js';
-import type { KernelspecStore } from './kernelspec-store.js';
+import type { Kernelspec, KernelspecStore } from './kernelspec-store.js';
 import { findPythonWithIpykernel, missingPythonMessage, type ProbeFn } from './python-interpreter.js';
 import { isLive, type SessionState } from './session-state.js';
+import { WarmPool } from './warm-pool.js';
 
 export interface KernelManagerDeps {
   config: GatewayConfig;
@@ -50,12 +51,35 @@ export class KernelManager {
   private readonly launchers: LauncherRegistry;
   private readonly plugins: readonly SessionPlugin[];
   private readonly now: () => number;
+  private readonly pool: WarmPool;
 
   constructor(private readonly deps: KernelManagerDeps) {
     this.plugins = deps.plugins ?? [];
     this.now = deps.now ?? Date.now;
     this.launchers =
       deps.launchers ?? new LauncherRegistry().register(new ProcessLauncher('ipykernel', deps.parentEnv ?? process.env));
+    this.pool = new WarmPool({
+      sizes: deps.config.warmPool,
+      maxTotal: deps.config.warmPoolMaxTotal,
+      logger: deps.logger,
+      metrics: deps.metrics,
+      create: (name) => this.createKernel(this.deps.kernelspecs.get(name), {}, this.deps.config.kernelStartTimeoutMs),
+    });
+  }
+
+  /** Start filling the warm pool (after the gateway listens: pool starts never delay readiness). */
+  startWarmPool(): void {
+    if (this.stopping) return;
+    for (const { kernelspec } of this.pool.counts()) {
+      if (!this.deps.kernelspecs.has(kernelspec)) {
+        this.deps.logger.error({ kernelspec }, `warmPool names kernelspec ${kernelspec}, which this gateway does not have; its pool stays empty until it appears`);
+      }
+    }
+    this.pool.start();
+  }
+
+  get warmPool(): WarmPool {
+    return this.pool;
   }
 
   async start(): Promise<void> {
@@ -85,6 +109,7 @@ export class KernelManager {
     this.stopping ??= (async () => {
       if (this.cullTimer) clearInterval(this.cullTimer);
       this.cullTimer = undefined;
+      await this.pool.stop();
       await Promise.allSettled([...this.kernels.values()].map((k) => k.shutdown('gateway_stop')));
       this.kernels.clear();
       this.updateGauge();
@@ -114,10 +139,10 @@ export class KernelManager {
     return this.kernels.get(id);
   }
 
-  /** Session ids that are live (used by the executor reaper). */
+  /** Session ids that are live, pooled ones included (used by the executor reaper). */
   isLive(id: string): boolean {
     const kernel = this.kernels.get(id);
-    return kernel !== undefined && isLive(kernel.state);
+    return (kernel !== undefined && isLive(kernel.state)) || this.pool.has(id);
   }
 
   liveCount(): number {
@@ -132,31 +157,20 @@ export class KernelManager {
     const spec = this.deps.kernelspecs.get(name);
     const userEnv = validateKernelEnv(request.env);
     const startTimeoutMs = launchTimeoutMs(userEnv, this.deps.config.kernelStartTimeoutMs);
-    const launcher = this.launchers.for(spec);
+    this.launchers.for(spec);
     for (const plugin of this.plugins) plugin.check?.(spec, userEnv);
     if (this.liveCount() >= this.deps.config.maxKernels) throw errors.maxKernels(this.deps.config.maxKernels);
 
-    const kernel = new Kernel(
-      { spec, userEnv },
-      {
-        logger: this.deps.logger,
-        runtimeDir: this.deps.config.runtimeDir,
-        startTimeoutMs,
-        shutdownTimeoutMs: this.deps.config.kernelShutdownTimeoutMs,
-        offlineBufferMessages: this.deps.config.offlineBufferMessages,
-        prepare: (ctx) => this.prepare(ctx, launcher.plan.bind(launcher)),
-        onEnd: (id, reason) => this.onEnd(id, reason),
-        now: this.now,
-      },
-    );
-    this.kernels.set(kernel.id, kernel);
-    kernel.on('state', () => this.updateGauge());
-    kernel.on('ended', () => {
-      this.kernels.delete(kernel.id);
-      this.updateGauge();
-    });
-    this.updateGauge();
     const startedAt = performance.now();
+    const warm = await this.claimWarm(spec, userEnv);
+    if (warm) {
+      this.deps.metrics.kernelStartSeconds.labels(spec.name, 'ok').observe((performance.now() - startedAt) / 1000);
+      this.deps.logger.info({ kernel_id: warm.id, ms: Math.round(performance.now() - startedAt), warm: true }, 'kernel started');
+      return warm;
+    }
+
+    const kernel = this.createKernel(spec, userEnv, startTimeoutMs);
+    this.register(kernel);
     try {
       await kernel.start();
     } catch (err) {
@@ -170,6 +184,64 @@ export class KernelManager {
     this.deps.metrics.kernelStartSeconds.labels(spec.name, 'ok').observe((performance.now() - startedAt) / 1000);
     this.deps.logger.info({ kernel_id: kernel.id, ms: Math.round(performance.now() - startedAt) }, 'kernel started');
     return kernel;
+  }
+
+  /**
+   * A pooled session for this request, when the pool has one and the request changes nothing
+   * the session was started with (pooled sessions start with no KERNEL_* variables).
+   */
+  private async claimWarm(spec: Kernelspec, userEnv: Readonly<Record<string, string>>): Promise<Kernel | undefined> {
+    if (!this.pool.serves(spec.name)) return undefined;
+    const { carried, changed } = splitPoolEnv(userEnv, this.deps.config);
+    const claims = this.deps.metrics.warmPoolClaims;
+    if (changed.length > 0) {
+      claims.labels(spec.name, 'changed').inc();
+      this.deps.logger.debug({ kernelspec: spec.name, variables: changed }, 'request changes the launch; starting cold');
+      return undefined;
+    }
+    const kernel = this.pool.take(spec.name);
+    if (!kernel) {
+      claims.labels(spec.name, 'empty').inc();
+      return undefined;
+    }
+    claims.labels(spec.name, 'hit').inc();
+    this.register(kernel);
+    kernel.noteClientActivity();
+    if (Object.keys(carried).length > 0 && spec.spec.language.toLowerCase() === 'python') {
+      // The variables clients send by habit (KERNEL_USERNAME, ...) reach os.environ as if the
+      // kernel had been started with them; silent, so no execution count or output is used up.
+      const code = `__import__('os').environ.update(${JSON.stringify(carried)})`;
+      const reply = await kernel.request('shell', 'execute_request', executeSilently(code), 5_000);
+      if (!reply) this.deps.logger.warn({ kernel_id: kernel.id }, 'pooled kernel did not confirm its environment update');
+    }
+    return kernel;
+  }
+
+  private createKernel(spec: Kernelspec, userEnv: Record<string, string>, startTimeoutMs: number): Kernel {
+    const launcher = this.launchers.for(spec);
+    return new Kernel(
+      { spec, userEnv },
+      {
+        logger: this.deps.logger,
+        runtimeDir: this.deps.config.runtimeDir,
+        startTimeoutMs,
+        shutdownTimeoutMs: this.deps.config.kernelShutdownTimeoutMs,
+        offlineBufferMessages: this.deps.config.offlineBufferMessages,
+        prepare: (ctx) => this.prepare(ctx, launcher.plan.bind(launcher)),
+        onEnd: (id, reason) => this.onEnd(id, reason),
+        now: this.now,
+      },
+    );
+  }
+
+  private register(kernel: Kernel): void {
+    this.kernels.set(kernel.id, kernel);
+    kernel.on('state', () => this.updateGauge());
+    kernel.on('ended', () => {
+      this.kernels.delete(kernel.id);
+      this.updateGauge();
+    });
+    this.updateGauge();
   }
 
   private async prepare(
@@ -251,4 +323,28 @@ export class KernelManager {
     for (const k of this.kernels.values()) counts.set(k.state, (counts.get(k.state) ?? 0) + 1);
     for (const [state, n] of counts) if (state !== 'ended') this.deps.metrics.kernels.labels(state).set(n);
   }
+}
+
+/**
+ * Which of a request's KERNEL_* variables would make a pooled session differ from a cold one:
+ * `changed` forces a cold start; `carried` (warmPoolIgnoredEnv) only matter inside the kernel.
+ * KERNEL_LAUNCH_TIMEOUT is the gateway's own and never matters once a session is ready.
+ */
+export function splitPoolEnv(
+  userEnv: Readonly<Record<string, string>>,
+  config: Pick<GatewayConfig, 'warmPoolIgnoredEnv' | 'mirrorWorkingDirs'>,
+): { carried: Record<string, string>; changed: string[] } {
+  const carried: Record<string, string> = {};
+  const changed: string[] = [];
+  for (const [key, value] of Object.entries(userEnv)) {
+    if (key === 'KERNEL_LAUNCH_TIMEOUT') continue;
+    const shapesLaunch = key === 'KERNEL_WORKING_DIR' && config.mirrorWorkingDirs;
+    if (!shapesLaunch && config.warmPoolIgnoredEnv.includes(key)) carried[key] = value;
+    else changed.push(key);
+  }
+  return { carried, changed };
+}
+
+function executeSilently(code: string): Record<string, unknown> {
+  return { code, silent: true, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: false };
 }

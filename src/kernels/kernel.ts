@@ -327,6 +327,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
   }
 
   private runEnded = true;
+  private identityFreed = false;
 
   /**
    * End one run of the process: make sure the group is gone, remove the run's files and run the
@@ -348,6 +349,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
 
   /** Free the identity (sockets, ports, connection file): the session will not run again. */
   private freeIdentity(): void {
+    if (this.identityFreed) return; // twice when a shutdown raced a start: ports may be someone else's now
+    this.identityFreed = true;
     this.iopub?.close();
     this.control?.close();
     this.iopub = undefined;
