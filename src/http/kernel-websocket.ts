@@ -7,6 +7,7 @@
  * comes back, and a keepalive ping runs every 30 s. A malformed message closes only its own
  * websocket (1007, with the reason), never the kernel or anyone else's connection.
  */
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Kernel, KernelClient } from '../kernels/kernel.js';
@@ -73,6 +74,14 @@ export function registerKernelWebsocket(app: FastifyInstance, deps: ServerDeps):
       openSessions.set(key, socket);
     }
 
+    // Messages that arrive together (a burst of iopub, a reply and its status) leave in one TCP
+    // write: the socket is corked for the rest of the tick. ws exposes no cork of its own.
+    const tcp = (socket as unknown as { _socket?: Socket })._socket;
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      tcp?.uncork();
+    };
     const send = (msg: RawMessage): void => {
       if (socket.readyState !== socket.OPEN) return;
       if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
@@ -81,6 +90,11 @@ export function registerKernelWebsocket(app: FastifyInstance, deps: ServerDeps):
         return;
       }
       const { data, binary } = encodeWsMessage(msg, protocol);
+      if (!corked && tcp) {
+        corked = true;
+        tcp.cork();
+        process.nextTick(uncork);
+      }
       socket.send(data, { binary });
       count('out', msg.channel);
     };

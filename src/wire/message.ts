@@ -5,8 +5,6 @@
  *
  * Spec: https://jupyter-client.readthedocs.io/en/latest/messaging.html (wire protocol 5.3)
  */
-import { z } from 'zod';
-
 export const CHANNELS = ['shell', 'control', 'stdin', 'iopub'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
@@ -28,17 +26,37 @@ export interface RawMessage {
  * What the gateway requires of a client message header before forwarding it to a kernel.
  * Unknown fields pass through untouched (the bytes are forwarded, not this parse).
  */
-export const messageHeaderSchema = z
-  .object({
-    msg_id: z.string().min(1).max(256),
-    msg_type: z.string().min(1).max(128),
-    session: z.string().max(256),
-    username: z.string().max(256).optional(),
-    version: z.string().max(32).optional(),
-    date: z.string().max(64).optional(),
-  })
-  .loose();
-export type MessageHeader = z.infer<typeof messageHeaderSchema>;
+export interface MessageHeader {
+  msg_id: string;
+  msg_type: string;
+  session: string;
+  username?: string;
+  version?: string;
+  date?: string;
+  [key: string]: unknown;
+}
+
+const HEADER_LIMITS: readonly [key: string, max: number, required: boolean][] = [
+  ['msg_id', 256, true],
+  ['msg_type', 128, true],
+  ['session', 256, true],
+  ['username', 256, false],
+  ['version', 32, false],
+  ['date', 64, false],
+];
+
+/** Check a parsed header (on every client message: plain checks, no schema library). */
+export function isMessageHeader(value: unknown): value is MessageHeader {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const header = value as Record<string, unknown>;
+  for (const [key, max, required] of HEADER_LIMITS) {
+    const v = header[key];
+    if (v === undefined && !required) continue;
+    if (typeof v !== 'string' || v.length > max) return false;
+    if (required && key !== 'session' && v.length === 0) return false;
+  }
+  return true;
+}
 
 export const EMPTY_DICT = Buffer.from('{}');
 
@@ -53,8 +71,7 @@ export function parseHeader(bytes: Buffer): MessageHeader | undefined {
   } catch {
     return undefined;
   }
-  const parsed = messageHeaderSchema.safeParse(value);
-  return parsed.success ? parsed.data : undefined;
+  return isMessageHeader(value) ? value : undefined;
 }
 
 export interface NewMessageOptions {

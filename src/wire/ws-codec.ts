@@ -147,10 +147,18 @@ function decodeLegacyBinary(data: Buffer): WsDecodeResult {
   return decodeLegacyJson(slice(0).toString('utf8'), buffers);
 }
 
-/** Extract msg_id and msg_type from header bytes (Jupyter Server puts both at the top level). */
-function headerIds(header: Buffer): { msgId: string; msgType: string } {
+const HEADER_ID = /^\{\s*"msg_id"\s*:\s*"([^"\\]*)"\s*,\s*"msg_type"\s*:\s*"([^"\\]*)"\s*[,}]/;
+
+/**
+ * msg_id and msg_type from header bytes (Jupyter Server puts both at the top level of legacy
+ * messages). jupyter_client and ipykernel write them first, in that order, without escapes: read
+ * them straight off the bytes then, and parse the header only when it looks any different.
+ */
+export function headerIds(text: string): { msgId: string; msgType: string } {
+  const fast = HEADER_ID.exec(text);
+  if (fast) return { msgId: fast[1]!, msgType: fast[2]! };
   try {
-    const h = JSON.parse(header.toString('utf8')) as { msg_id?: unknown; msg_type?: unknown };
+    const h = JSON.parse(text) as { msg_id?: unknown; msg_type?: unknown };
     return { msgId: String(h.msg_id ?? ''), msgType: String(h.msg_type ?? '') };
   } catch {
     return { msgId: '', msgType: '' };
@@ -162,10 +170,11 @@ function headerIds(header: Buffer): { msgId: string; msgType: string } {
  * kernel's HMAC), so no content is parsed or re-serialised on the way out.
  */
 export function encodeLegacyJson(msg: RawMessage): string {
-  const { msgId, msgType } = headerIds(msg.header);
+  const header = msg.header.toString('utf8');
+  const { msgId, msgType } = headerIds(header);
   return (
     '{"header":' +
-    msg.header.toString('utf8') +
+    header +
     ',"msg_id":' +
     JSON.stringify(msgId) +
     ',"msg_type":' +

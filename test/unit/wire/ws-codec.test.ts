@@ -122,3 +122,14 @@ describe('v1 offsets', () => {
     expect(decodeWsMessage(huge, true, 'v1')).toMatchObject({ ok: false });
   });
 });
+
+describe('headerIds', () => {
+  it('reads ids off a kernel-written header and falls back to parsing any other shape', async () => {
+    const { headerIds } = await import('../../../src/wire/ws-codec.js');
+    expect(headerIds('{"msg_id": "a-1", "msg_type": "status", "username": "u"}')).toEqual({ msgId: 'a-1', msgType: 'status' });
+    expect(headerIds('{"msg_type":"x","msg_id":"b"}')).toEqual({ msgId: 'b', msgType: 'x' });
+    expect(headerIds('{"msg_id":"q\\"uote","msg_type":"t"}')).toEqual({ msgId: 'q"uote', msgType: 't' });
+    expect(headerIds('{"date":"d","nested":{"msg_id":"inner"},"msg_id":"outer","msg_type":"t"}')).toEqual({ msgId: 'outer', msgType: 't' });
+    expect(headerIds('not json')).toEqual({ msgId: '', msgType: '' });
+  });
+});
