@@ -50,7 +50,7 @@ export class GatewayMetrics {
   });
   readonly warmPoolClaims = new Counter({
     name: 'sparkgate_warm_pool_claims_total',
-    help: 'Kernel start requests by pool outcome: hit (served from the pool), empty (pool had none ready), changed (request changes the launch), disabled (no pool for the kernelspec)',
+    help: 'Kernel start requests by pool outcome: hit (served from the pool), empty (pool had none ready), changed (request changes the launch)',
     labelNames: ['kernelspec', 'result'] as const,
     registers: [this.registry],
   });

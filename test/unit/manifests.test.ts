@@ -318,8 +318,9 @@ describe.each(BUILDS)('manifests/%s', (_name, dir) => {
     const config = loadConfig({ env });
     expect(config.host).toBe('0.0.0.0');
     expect(config.port).toBe(g.apiPort);
-    // One port of every range per session.
-    expect(config.maxKernels).toBeLessThanOrEqual(portSlotCount(settings));
+    // One port of every range per session, pooled sessions included.
+    expect(config.maxKernels + config.warmPoolMaxTotal).toBeLessThanOrEqual(portSlotCount(settings));
+    for (const name of Object.keys(config.warmPool)) expect(existsSync(path.join(REPO_ROOT, 'kernel', 'specs', name, 'kernel.json')), name).toBe(true);
   });
 
   it('exposes every port of the three configured ranges on the headless Service, and nothing else', () => {
