@@ -74,8 +74,9 @@ export function registerKernelWebsocket(app: FastifyInstance, deps: ServerDeps):
       openSessions.set(key, socket);
     }
 
-    // Messages that arrive together (a burst of iopub, a reply and its status) leave in one TCP
-    // write: the socket is corked for the rest of the tick. ws exposes no cork of its own.
+    // Messages that arrive in one turn of the event loop (a burst of iopub, a reply and its
+    // status from two sockets) leave in one TCP write: the socket is corked until the check phase
+    // that directly follows the poll phase, so nothing waits for a timer. ws has no cork of its own.
     const tcp = (socket as unknown as { _socket?: Socket })._socket;
     let corked = false;
     const uncork = (): void => {
@@ -93,7 +94,7 @@ export function registerKernelWebsocket(app: FastifyInstance, deps: ServerDeps):
       if (!corked && tcp) {
         corked = true;
         tcp.cork();
-        process.nextTick(uncork);
+        setImmediate(uncork);
       }
       socket.send(data, { binary });
       count('out', msg.channel);
