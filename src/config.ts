@@ -81,6 +81,8 @@ export const configSchema = z
     maxKernels: int(1, 10_000).default(32),
     kernelStartTimeoutMs: int(1_000, 600_000).default(60_000),
     kernelShutdownTimeoutMs: int(100, 120_000).default(5_000),
+    /** Jupyter's restart_limit: a kernel that dies is restarted in place this many times in a row; 0 = never. */
+    kernelRestartLimit: int(0, 100).default(5),
     /** Jupyter's cull_idle_timeout: shut kernels idle this long; 0 disables culling. */
     cullIdleTimeoutSeconds: int(0, 10_000_000).default(0),
     cullIntervalSeconds: int(1, 86_400).default(300),

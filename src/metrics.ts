@@ -42,6 +42,12 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly kernelAutoRestarts = new Counter({
+    name: 'sparkgate_kernel_autorestarts_total',
+    help: 'Kernels that died on their own and were restarted in place: ok, failed (would not start), limit (gave up: restart limit reached)',
+    labelNames: ['kernelspec', 'result'] as const,
+    registers: [this.registry],
+  });
   readonly warmPoolKernels = new Gauge({
     name: 'sparkgate_warm_pool_kernels',
     help: 'Pre-started pooled sessions by kernelspec and state (starting, ready); target is the configured size',

@@ -219,7 +219,7 @@ export class KernelManager {
 
   private createKernel(spec: Kernelspec, userEnv: Record<string, string>, startTimeoutMs: number): Kernel {
     const launcher = this.launchers.for(spec);
-    return new Kernel(
+    const kernel = new Kernel(
       { spec, userEnv },
       {
         logger: this.deps.logger,
@@ -227,11 +227,14 @@ export class KernelManager {
         startTimeoutMs,
         shutdownTimeoutMs: this.deps.config.kernelShutdownTimeoutMs,
         offlineBufferMessages: this.deps.config.offlineBufferMessages,
+        restartLimit: this.deps.config.kernelRestartLimit,
         prepare: (ctx) => this.prepare(ctx, launcher.plan.bind(launcher)),
         onEnd: (id, reason) => this.onEnd(id, reason),
         now: this.now,
       },
     );
+    kernel.on('autorestart', (result) => this.deps.metrics.kernelAutoRestarts.labels(spec.name, result).inc());
+    return kernel;
   }
 
   private register(kernel: Kernel): void {

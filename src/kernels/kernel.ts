@@ -43,6 +43,13 @@ export interface KernelDeps {
   startTimeoutMs: number;
   shutdownTimeoutMs: number;
   offlineBufferMessages: number;
+  /**
+   * Jupyter's KernelRestarter: a kernel that dies on its own is restarted in place (same id, same
+   * ports) up to this many times in a row; a run that lasted `stableRunMs` resets the count.
+   * 0 = report it dead at once.
+   */
+  restartLimit?: number;
+  stableRunMs?: number;
   /** Builds the process plan for each (re)start; `files` are removed when that run ends. */
   prepare: (ctx: PrepareContext) => Promise<{ plan: LaunchPlan; files: string[] }>;
   /** Session-end work (executor GC, port release) after every run of the process. */
@@ -61,6 +68,7 @@ export interface KernelModel {
 type KernelEvents = {
   state: [SessionState, SessionState];
   ended: [SessionEndReason];
+  autorestart: ['ok' | 'failed' | 'limit'];
 };
 
 const MAX_OFFLINE_SESSIONS = 16;
@@ -85,6 +93,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
   private readonly log: Logger;
   private readonly now: () => number;
   private endPromise: Promise<void> | undefined;
+  private runStartedAt = 0;
+  private crashRestarts = 0;
 
   constructor(
     options: { id?: string; spec: Kernelspec; userEnv: Record<string, string> },
@@ -190,6 +200,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
       throw new Error(`cannot run ${JSON.stringify(plan.argv[0])}: ${(err as Error).message}`);
     }
     proc.once('exit', (exit) => this.onProcessExit(proc, exit));
+    this.runStartedAt = this.now();
     this.log.info({ pid: proc.pid, argv0: plan.argv[0] }, 'kernel process started');
     await this.waitReady(proc);
   }
@@ -265,17 +276,54 @@ export class Kernel extends EventEmitter<KernelEvents> {
 
   private onProcessExit(proc: KernelProcess, exit: { code: number | null; signal: string | null }): void {
     if (proc !== this.process) return;
-    if (this.stateValue === 'idle' || this.stateValue === 'busy') {
-      this.log.warn({ code: exit.code, signal: exit.signal, stderr: lastLines(proc.stderr(), 5) }, 'kernel died');
-      this.apply({ type: 'exited' });
-      this.broadcastStatus('dead');
-      void this.endRun('crashed');
+    if (this.stateValue !== 'idle' && this.stateValue !== 'busy') return;
+    this.log.warn({ code: exit.code, signal: exit.signal, stderr: lastLines(proc.stderr(), 5) }, 'kernel died');
+    const limit = this.deps.restartLimit ?? 0;
+    if (this.now() - this.runStartedAt >= (this.deps.stableRunMs ?? 10_000)) this.crashRestarts = 0;
+    if (this.crashRestarts < limit) {
+      this.crashRestarts++;
+      void this.restartAfterCrash();
+      return;
+    }
+    if (limit > 0) {
+      this.log.error({ restarts: this.crashRestarts }, 'kernel keeps dying; not restarting it again');
+      this.emit('autorestart', 'limit');
+    }
+    this.apply({ type: 'exited' });
+    this.broadcastStatus('dead');
+    void this.endRun('crashed');
+  }
+
+  /**
+   * As Jupyter Server does: clients see `restarting`, then the new process on the same ports
+   * (their sockets reconnect by themselves); the dead run's session-end work (executor GC) runs
+   * in between. If the new process cannot start either, the kernel is dead.
+   */
+  private async restartAfterCrash(): Promise<void> {
+    this.apply({ type: 'restart' });
+    this.broadcastStatus('restarting');
+    await this.endRun('crashed');
+    if (this.stateValue !== 'restarting') return; // shut down meanwhile
+    try {
+      await this.launch();
+      this.apply({ type: 'ready' });
+      this.log.warn({ attempt: this.crashRestarts }, 'kernel restarted after dying');
+      this.emit('autorestart', 'ok');
+    } catch (err) {
+      if (this.stateValue === 'terminating' || this.stateValue === 'ended') return; // shut down meanwhile
+      this.log.error({ err: (err as Error).message }, 'kernel could not be restarted after dying');
+      const wasRestarting = this.stateValue === 'restarting';
+      this.apply({ type: 'start_failed' });
+      if (wasRestarting) this.broadcastStatus('dead');
+      await this.endRun('start_failed');
+      this.emit('autorestart', 'failed');
     }
   }
 
   /** Restart in place: same id, same ports and key, so attached clients keep their sockets. */
   async restart(): Promise<void> {
     this.apply({ type: 'restart' });
+    this.crashRestarts = 0;
     this.broadcastStatus('restarting');
     await this.stopProcess(true);
     await this.endRun('restart');

@@ -87,14 +87,11 @@ export class WarmPool {
   take(kernelspec: string): Kernel | undefined {
     const pool = this.pools.get(kernelspec);
     if (!pool || this.stopped) return undefined;
-    let kernel: Kernel | undefined;
-    while ((kernel = pool.ready.shift())) {
-      this.members.delete(kernel);
-      if (kernel.state === 'idle') break;
-      // Raced with a death not yet processed: discard and try the next one.
-      void kernel.shutdown('crashed');
-      kernel = undefined;
-    }
+    // Only an idle one: a pooled session being restarted after dying stays until it is back.
+    const at = pool.ready.findIndex((k) => k.state === 'idle');
+    if (at < 0) return undefined;
+    const [kernel] = pool.ready.splice(at, 1);
+    this.members.delete(kernel!);
     this.updateGauge();
     this.kick();
     return kernel;

@@ -167,6 +167,7 @@ export async function startKernel(
 /** DELETE /api/kernels/{id}: the gateway stops the kernel and everything of its session. Never throws. */
 export async function shutdownKernel(kernel: Kernel.IKernelConnection, gateway: ConnectedGateway): Promise<string | undefined> {
   const id = kernel.id;
+  await connectionSettled(kernel, 5_000);
   kernel.dispose();
   try {
     const response = await ServerConnection.makeRequest(apiUrl(gateway, `api/kernels/${id}`), { method: 'DELETE' }, gateway.settings);
@@ -176,4 +177,25 @@ export async function shutdownKernel(kernel: Kernel.IKernelConnection, gateway: 
   } catch (err) {
     return `kernel ${id} shutdown: ${describeRequestError(err, gateway)}`;
   }
+}
+
+/**
+ * After a kernel is restarted by the gateway (it died), @jupyterlab/services reconnects on its
+ * own, and disposing the connection mid-reconnect rejects a promise nobody can catch: wait for
+ * the reconnect to finish (or give up) first.
+ */
+function connectionSettled(kernel: Kernel.IKernelConnection, timeoutMs: number): Promise<void> {
+  if (kernel.isDisposed || kernel.connectionStatus !== 'connecting') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      kernel.connectionStatusChanged.disconnect(onChange);
+      resolve();
+    };
+    const onChange = (_: unknown, status: Kernel.ConnectionStatus): void => {
+      if (status !== 'connecting') done();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    kernel.connectionStatusChanged.connect(onChange);
+  });
 }

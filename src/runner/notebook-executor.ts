@@ -254,7 +254,8 @@ export class NotebookExecutor {
         cleanups.push(() => stopSignal.removeEventListener('abort', onAbort));
       }
       const onStatus = (_: unknown, status: KernelMessage.Status): void => {
-        if (status === 'dead') resolve({ kind: 'died' });
+        // A kernel that dies mid-cell is restarted by the gateway: its state is gone either way.
+        if (status === 'dead' || status === 'restarting' || status === 'autorestarting') resolve({ kind: 'died' });
       };
       const onConnection = (_: unknown, status: Kernel.ConnectionStatus): void => {
         if (status === 'disconnected') resolve({ kind: 'died' });

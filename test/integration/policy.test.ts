@@ -278,20 +278,49 @@ describe('limits', () => {
 });
 
 describe('a kernel that crashes', () => {
-  it('is reported dead, and restart brings it back under the same id', async () => {
-    const res = await api(tg, '/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'plain-python' }) });
-    const { id } = await res.json();
-    const kernel = tg.gateway.kernels.get(id);
+  it('is restarted in place under the same id, as Jupyter Server does, and clients carry on', async () => {
+    const km = new KernelManager({ serverSettings: tg.settings });
+    const conn = await km.startNew({ name: 'plain-python' });
+    const statuses: string[] = [];
+    conn.statusChanged.connect((_, status) => statuses.push(status));
+    expect((await execute(conn, 'x = 1')).errors).toEqual([]);
+    const kernel = tg.gateway.kernels.get(conn.id);
     const pid = kernel.pid!;
     process.kill(-pid, 'SIGKILL');
-    await waitFor(() => kernel.state === 'dead', 10_000, 'dead');
-    expect((await (await api(tg, `/api/kernels/${id}`)).json()).execution_state).toBe('dead');
-    const restarted = await api(tg, `/api/kernels/${id}/restart`, { method: 'POST' });
-    expect(restarted.status).toBe(200);
-    expect((await restarted.json()).execution_state).toBe('idle');
-    expect(alive(kernel.pid)).toBe(true);
-    await api(tg, `/api/kernels/${id}`, { method: 'DELETE' });
-    expect(alive(kernel.pid)).toBe(false);
+    await waitFor(() => kernel.state === 'idle' && kernel.pid !== pid, 20_000, 'restarted');
+    expect(alive(pid)).toBe(false);
+    await waitFor(() => statuses.includes('restarting'), 5_000, 'restarting status');
+    // The same connection works again; the old state is gone, as after any restart.
+    const out = await execute(conn, "print('x' in globals())");
+    expect(out.stdout.trim()).toBe('False');
+    const text = await (await api(tg, '/metrics')).text();
+    expect(text).toMatch(/sparkgate_kernel_autorestarts_total\{kernelspec="plain-python",result="ok"\} 1/);
+    await conn.shutdown();
+    km.dispose();
+  });
+
+  it('is reported dead once it keeps dying, and restart brings it back under the same id', async () => {
+    const g = await startGateway({ kernelRestartLimit: 1 });
+    try {
+      const res = await api(g, '/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'plain-python' }) });
+      const { id } = await res.json();
+      const kernel = g.gateway.kernels.get(id);
+      const first = kernel.pid!;
+      process.kill(-first, 'SIGKILL');
+      await waitFor(() => kernel.state === 'idle' && kernel.pid !== first, 20_000, 'restarted once');
+      process.kill(-kernel.pid!, 'SIGKILL'); // again within the stable window: the limit is 1
+      await waitFor(() => kernel.state === 'dead', 10_000, 'dead');
+      expect((await (await api(g, `/api/kernels/${id}`)).json()).execution_state).toBe('dead');
+      expect(await (await api(g, '/metrics')).text()).toMatch(/sparkgate_kernel_autorestarts_total\{kernelspec="plain-python",result="limit"\} 1/);
+      const restarted = await api(g, `/api/kernels/${id}/restart`, { method: 'POST' });
+      expect(restarted.status).toBe(200);
+      expect((await restarted.json()).execution_state).toBe('idle');
+      expect(alive(kernel.pid)).toBe(true);
+      await api(g, `/api/kernels/${id}`, { method: 'DELETE' });
+      expect(alive(kernel.pid)).toBe(false);
+    } finally {
+      await g.stop();
+    }
   });
 });
 

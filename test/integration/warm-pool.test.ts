@@ -136,14 +136,15 @@ describe('warm pool', () => {
     await waitFor(() => ready() === 2, 60_000, 'pool refilled');
   });
 
-  it('replaces a pooled session that dies', async () => {
+  it('restarts a pooled session that dies, in place, after its session-end work', async () => {
     const victim = pool().kernels()[0]!;
     const pid = victim.pid!;
     process.kill(-pid, 'SIGKILL');
-    await waitFor(() => !pool().kernels().includes(victim), 10_000, 'dead session dropped');
+    await waitFor(() => ended.some((e) => e.id === victim.id && e.reason === 'crashed'), 10_000, 'session-end work for the dead run');
+    await waitFor(() => victim.state === 'idle' && victim.pid !== pid, 20_000, 'restarted');
     expect(alive(pid)).toBe(false);
-    await waitFor(() => ready() === 2, 40_000, 'pool refilled');
-    await waitFor(() => ended.some((e) => e.id === victim.id), 10_000, 'session-end work for the dead session');
+    expect(pool().kernels()).toContain(victim);
+    expect(ready()).toBe(2);
   });
 
   it('shuts pooled sessions down, with their session-end work, when the gateway stops', async () => {
@@ -158,6 +159,22 @@ describe('warm pool', () => {
 });
 
 describe('warm pool failures', () => {
+  it('replaces a pooled session that dies for good', async () => {
+    const g = await startGateway({ warmPool: 'plain-python=1', kernelRestartLimit: 0 });
+    try {
+      const count = () => g.gateway.kernels.warmPool.counts()[0]!.ready;
+      await waitFor(() => count() === 1, 40_000, 'pool filled');
+      const victim = g.gateway.kernels.warmPool.kernels()[0]!;
+      process.kill(-victim.pid!, 'SIGKILL');
+      await waitFor(() => !g.gateway.kernels.warmPool.kernels().includes(victim), 10_000, 'dead session dropped');
+      await waitFor(() => victim.state === 'ended', 10_000, 'dead session cleaned up');
+      await waitFor(() => count() === 1, 40_000, 'pool refilled');
+      expect(g.gateway.kernels.warmPool.kernels()[0]!.id).not.toBe(victim.id);
+    } finally {
+      await g.stop();
+    }
+  });
+
   it('retries a kernelspec that cannot start, with backoff, and keeps serving', async () => {
     const g = await startGateway({ warmPool: { 'broken-exits': 1, 'no-such-spec': 1 } });
     try {

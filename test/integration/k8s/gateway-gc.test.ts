@@ -125,9 +125,11 @@ describe('executor garbage collection through the gateway', () => {
 
     const crashed = await startSession(g);
     await createSessionObjects(cluster, { sessionId: crashed, gatewayPod }, 2);
-    process.kill(-g.gateway.kernels.get(crashed).pid!, 'SIGKILL');
-    await waitFor(() => g.gateway.kernels.get(crashed).state === 'dead', 10_000, 'dead');
+    // The crashed driver's executors go; the session itself is restarted in place (same id).
+    const crashedPid = g.gateway.kernels.get(crashed).pid!;
+    process.kill(-crashedPid, 'SIGKILL');
     await waitForGone(crashed);
+    await waitFor(() => g.gateway.kernels.get(crashed).state === 'idle' && g.gateway.kernels.get(crashed).pid !== crashedPid, 20_000, 'restarted');
 
     const live = await startSession(g);
     await createSessionObjects(cluster, { sessionId: live, gatewayPod }, 2);
