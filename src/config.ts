@@ -87,6 +87,12 @@ export const configSchema = z
     cullIdleTimeoutSeconds: int(0, 10_000_000).default(0),
     cullIntervalSeconds: int(1, 86_400).default(300),
     cullConnected: boolish.default(false),
+    /** Terminals (websocket shells) at once; 403 `max_terminals` beyond. */
+    maxTerminals: int(1, 10_000).default(16),
+    /** End terminals idle this long; unset = cullIdleTimeoutSeconds; 0 = never. */
+    terminalIdleTimeoutSeconds: int(0, 10_000_000).optional(),
+    /** End a terminal this long after its last websocket closed (reattach within it keeps the REPL); 0 = never. */
+    terminalDetachedGraceSeconds: int(0, 2_000_000).default(900),
     maxBodyBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
     maxWsMessageBytes: int(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
     /** iopub messages kept per client session while it is disconnected, replayed on reconnect. */

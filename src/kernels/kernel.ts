@@ -310,11 +310,12 @@ export class Kernel extends EventEmitter<KernelEvents> {
       this.log.warn({ attempt: this.crashRestarts }, 'kernel restarted after dying');
       this.emit('autorestart', 'ok');
     } catch (err) {
-      if (this.stateValue === 'terminating' || this.stateValue === 'ended') return; // shut down meanwhile
+      // Re-read: the state moved on while launch() awaited (a shutdown, most likely).
+      const now = this.state;
+      if (now === 'terminating' || now === 'ended') return;
       this.log.error({ err: (err as Error).message }, 'kernel could not be restarted after dying');
-      const wasRestarting = this.stateValue === 'restarting';
       this.apply({ type: 'start_failed' });
-      if (wasRestarting) this.broadcastStatus('dead');
+      this.broadcastStatus('dead');
       await this.endRun('start_failed');
       this.emit('autorestart', 'failed');
     }

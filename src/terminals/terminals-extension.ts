@@ -19,7 +19,7 @@ import type { Timers } from './terminal.js';
 import { registerWebShell } from './web-shell.js';
 
 export interface TerminalsExtensionOptions {
-  /** Limits and timeouts; `idleTimeoutMs` defaults to the gateway's cullIdleTimeoutSeconds. */
+  /** Limits and timeouts over the gateway's settings (maxTerminals, terminal*Seconds). */
   terminals?: TerminalOptionsInput;
   prepareSession?: PrepareSession;
   onSessionEnd?: OnSessionEnd;
@@ -67,7 +67,12 @@ export class TerminalsExtension implements GatewayExtension {
       launcher,
       kernels: gateway.kernels,
       workDir: gateway.config.workDir,
-      options: { idleTimeoutMs: gateway.config.cullIdleTimeoutSeconds * 1000, ...o.terminals },
+      options: {
+        maxTerminals: gateway.config.maxTerminals,
+        idleTimeoutMs: (gateway.config.terminalIdleTimeoutSeconds ?? gateway.config.cullIdleTimeoutSeconds) * 1000,
+        detachedGraceMs: gateway.config.terminalDetachedGraceSeconds * 1000,
+        ...o.terminals,
+      },
       ...(o.prepareSession ? { prepareSession: o.prepareSession } : {}),
       ...(o.onSessionEnd ? { onSessionEnd: o.onSessionEnd } : {}),
       ...(o.spawn ? { spawn: o.spawn } : {}),

@@ -13,7 +13,8 @@ import { createTerminal, startTerminalGateway, terminalWsUrl, WsTerminal, type T
 let tg: TerminalGateway;
 
 beforeAll(async () => {
-  tg = await startTerminalGateway({ terminals: { maxTerminals: 4, maxStdinFrameBytes: 1024 * 1024 } });
+  // maxTerminals as an operator sets it (SPARKGATE_MAX_TERMINALS); the rest as extension options.
+  tg = await startTerminalGateway({ terminals: { maxStdinFrameBytes: 1024 * 1024 } }, { maxTerminals: 4 });
 });
 
 afterAll(async () => {
