@@ -78,34 +78,42 @@ export interface ChannelOptions {
   maxQueued?: number;
 }
 
-/** shell + control + stdin for one client. */
+type RequestChannel = 'shell' | 'control' | 'stdin';
+
+/**
+ * shell + control + stdin for one client. The gateway's own set (kernel_info probes, shutdown,
+ * interrupt) leaves stdin out: one socket less per kernel, and it never asks for input.
+ */
 export class ClientChannels {
-  private readonly sockets: Record<'shell' | 'control' | 'stdin', Dealer>;
-  private readonly writers: Record<'shell' | 'control' | 'stdin', SocketWriter>;
+  private readonly sockets: Partial<Record<RequestChannel, Dealer>> = {};
+  private readonly writers: Partial<Record<RequestChannel, SocketWriter>> = {};
   private closed = false;
   readonly routingId = randomBytes(8).toString('hex');
 
-  constructor(private readonly options: ChannelOptions) {
-    const make = (channel: 'shell' | 'control' | 'stdin'): Dealer => {
+  constructor(
+    private readonly options: ChannelOptions,
+    channels: readonly RequestChannel[] = ['shell', 'control', 'stdin'],
+  ) {
+    const drop = (): void => options.onDecodeError('shell', 'send queue full; message dropped');
+    const max = options.maxQueued ?? 10_000;
+    for (const channel of channels) {
       // A little linger: a request sent just before its client hangs up still reaches the kernel.
       const socket = new Dealer({ linger: 500, routingId: channel === 'control' ? `${this.routingId}-c` : this.routingId });
       socket.connect(endpoint(options.info, channel));
       void receiveLoop(socket, channel, options.signer, options.onMessage, options.onDecodeError);
-      return socket;
-    };
-    this.sockets = { shell: make('shell'), control: make('control'), stdin: make('stdin') };
-    const drop = (): void => options.onDecodeError('shell', 'send queue full; message dropped');
-    const max = options.maxQueued ?? 10_000;
-    this.writers = {
-      shell: new SocketWriter(this.sockets.shell, max, drop),
-      control: new SocketWriter(this.sockets.control, max, drop),
-      stdin: new SocketWriter(this.sockets.stdin, max, drop),
-    };
+      this.sockets[channel] = socket;
+      this.writers[channel] = new SocketWriter(socket, max, drop);
+    }
   }
 
   send(msg: RawMessage): void {
     if (this.closed || msg.channel === 'iopub') return;
-    this.writers[msg.channel].write(encodeZmqFrames(msg, this.options.signer));
+    const writer = this.writers[msg.channel];
+    if (!writer) {
+      this.options.onDecodeError(msg.channel, `no ${msg.channel} socket on this connection; message dropped`);
+      return;
+    }
+    writer.write(encodeZmqFrames(msg, this.options.signer));
   }
 
   close(): void {

@@ -193,7 +193,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
       onDecodeError: (channel: string, error: string) => this.log.warn({ channel, error }, 'dropped kernel message'),
     };
     this.iopub ??= new IopubChannel({ ...channelOptions, onMessage: (m) => this.onIopub(m) });
-    this.control ??= new ClientChannels({ ...channelOptions, onMessage: (m) => this.onGatewayReply(m) });
+    this.control ??= new ClientChannels({ ...channelOptions, onMessage: (m) => this.onGatewayReply(m) }, ['shell', 'control']);
     try {
       await proc.start();
     } catch (err) {
