@@ -10,8 +10,9 @@ mode="${1:-runtime}"
 apt_packages=(python3-ipykernel python3-jupyter-client jupyter-console)
 if [ "$mode" = "test" ]; then
   # jupyter-server: the gateway-mode test; jupyter-console: attached terminals; chromium: the
-  # web shell test; matplotlib + nbformat: the example notebooks and a second output validator.
-  apt_packages+=(python3-jupyter-server jupyter-console procps python3-matplotlib python3-nbformat chromium)
+  # web shell test; matplotlib + nbformat: the example notebooks and a second output validator;
+  # scala (2.11, with a JRE): the engine of the Scala kernel tests (kernel/specs/scala).
+  apt_packages+=(python3-jupyter-server jupyter-console procps python3-matplotlib python3-nbformat chromium scala)
 fi
 
 missing=()

@@ -30,6 +30,7 @@ PYTHON_BLUE: RGB = (55, 118, 171)
 PYTHON_YELLOW: RGB = (255, 212, 59)
 SQL_SLATE: RGB = (44, 62, 80)
 WHITE: RGB = (255, 255, 255)
+SCALA_RED: RGB = (220, 50, 47)
 
 
 def rounded_square(margin: float, radius: float) -> Shape:
@@ -129,6 +130,27 @@ def spark_sql_logo() -> list[Layer]:
     ]
 
 
+def scala_bars() -> Shape:
+    # Three stacked, slanted bars: the shape Scala's own logo is known by.
+    bars = [polygon([(0.30, y + 0.04), (0.70, y - 0.04), (0.70, y + 0.06), (0.30, y + 0.14)]) for y in (0.22, 0.42, 0.62)]
+    return union(*bars)
+
+
+def scala_logo() -> list[Layer]:
+    return [
+        (rounded_square(0.04, 0.16), SCALA_RED),
+        (scala_bars(), WHITE),
+    ]
+
+
+def spark_scala_logo() -> list[Layer]:
+    return [
+        (rounded_square(0.04, 0.16), SCALA_RED),
+        (scala_bars(), WHITE),
+        (star(0.78, 0.24, 0.17, 0.05), SPARK_ORANGE),
+    ]
+
+
 def render(layers: list[Layer], size: int) -> bytes:
     """RGBA rows, straight alpha, each layer composited over the previous ones."""
     rows = bytearray()
@@ -176,6 +198,8 @@ LOGOS: dict[str, Callable[[], list[Layer]]] = {
     "python3": python_logo,
     "pyspark": pyspark_logo,
     "spark-sql": spark_sql_logo,
+    "scala": scala_logo,
+    "spark-scala": spark_scala_logo,
 }
 
 

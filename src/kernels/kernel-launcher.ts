@@ -3,7 +3,8 @@
  * (`metadata.sparkgate.launcher` in kernel.json, default `ipykernel`), plus session plug-ins
  * (Spark conf rendering, executor GC) that add to every launch and run at every session end.
  */
-import type { GatewayConfig } from '../config.js';
+import path from 'node:path';
+import { REPO_ROOT, type GatewayConfig } from '../config.js';
 import { errors } from '../errors.js';
 import type { Kernelspec } from './kernelspec-store.js';
 
@@ -56,9 +57,14 @@ export function baseKernelEnv(parentEnv: NodeJS.ProcessEnv): Record<string, stri
   return env;
 }
 
+/** The compiled gateway (`npm run build`): kernel adapters written in TypeScript run from here. */
+export const SPARKGATE_LIB_DIR = path.join(REPO_ROOT, 'dist');
+
 /**
  * The Jupyter kernelspec argv with placeholders substituted: `{connection_file}`,
- * `{resource_dir}` (jupyter_client's), `{python}` (ours: the interpreter with ipykernel).
+ * `{resource_dir}` (jupyter_client's), and ours: `{python}` (the interpreter with ipykernel),
+ * `{node}` (this Node.js) and `{sparkgate_lib}` (the compiled gateway, e.g.
+ * `{sparkgate_lib}/adapters/scala/main.js`).
  */
 export class ProcessLauncher implements KernelLauncher {
   readonly name: string;
@@ -81,7 +87,9 @@ export class ProcessLauncher implements KernelLauncher {
       arg
         .replaceAll('{connection_file}', ctx.connectionFile)
         .replaceAll('{resource_dir}', ctx.spec.dir)
-        .replaceAll('{python}', ctx.python ?? 'python3'),
+        .replaceAll('{python}', ctx.python ?? 'python3')
+        .replaceAll('{node}', process.execPath)
+        .replaceAll('{sparkgate_lib}', SPARKGATE_LIB_DIR),
     );
     const env = baseKernelEnv(this.parentEnv);
     const pythonPath = [ctx.config.kernelPythonPath, env['PYTHONPATH']].filter(Boolean).join(':');

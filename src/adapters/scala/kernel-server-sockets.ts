@@ -1,0 +1,148 @@
+/**
+ * The kernel side of the Jupyter wire protocol's sockets: BIND on the connection file's ports,
+ * ROUTER for shell/control/stdin, PUB for iopub, REP for the heartbeat (echo).
+ * Spec: https://jupyter-client.readthedocs.io/en/latest/messaging.html#introduction
+ * Messages are encoded with the gateway's pure wire code (src/wire); sends are serialised per
+ * socket because zeromq.js allows one pending send per socket.
+ */
+import { Publisher, Reply, Router } from 'zeromq';
+import type { ConnectionInfo } from '../../kernels/connection-file.js';
+import type { RawMessage } from '../../wire/message.js';
+import { decodeZmqFrames, DELIMITER, encodeZmqFrames, type MessageSigner } from '../../wire/zmq-codec.js';
+
+export type RequestChannel = 'shell' | 'control' | 'stdin';
+
+/** A client request and the routing identities to answer it with. */
+export interface IncomingRequest {
+  channel: RequestChannel;
+  identities: Buffer[];
+  message: RawMessage;
+}
+
+interface Sendable {
+  send(frames: Buffer[]): Promise<void>;
+  readonly closed: boolean;
+}
+
+/** One send in flight per socket; a bounded queue behind it. */
+class SendQueue {
+  private readonly queue: Buffer[][] = [];
+  private sending = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly socket: Sendable,
+    private readonly maxQueued = 100_000,
+  ) {}
+
+  push(frames: Buffer[]): void {
+    if (this.queue.length >= this.maxQueued) return; // the peer stopped reading; drop
+    this.queue.push(frames);
+    if (!this.sending) void this.pump();
+  }
+
+  /** Resolves when everything queued so far was handed to ZeroMQ. */
+  drained(): Promise<void> {
+    if (!this.sending && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async pump(): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.queue.length > 0 && !this.socket.closed) await this.socket.send(this.queue.shift()!);
+    } catch {
+      this.queue.length = 0;
+    } finally {
+      this.sending = false;
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+}
+
+export interface KernelServerSocketsOptions {
+  info: ConnectionInfo;
+  signer: MessageSigner;
+  onRequest: (req: IncomingRequest) => void;
+  onDecodeError?: (channel: RequestChannel, error: string) => void;
+}
+
+export class KernelServerSockets {
+  private readonly routers: Record<RequestChannel, Router>;
+  private readonly queues: Record<RequestChannel | 'iopub', SendQueue>;
+  private readonly iopub = new Publisher({ linger: 1_000 });
+  private readonly hb = new Reply({ linger: 0 });
+  private closed = false;
+
+  private constructor(private readonly options: KernelServerSocketsOptions) {
+    const router = (): Router => new Router({ linger: 1_000 });
+    this.routers = { shell: router(), control: router(), stdin: router() };
+    this.queues = {
+      shell: new SendQueue(this.routers.shell),
+      control: new SendQueue(this.routers.control),
+      stdin: new SendQueue(this.routers.stdin),
+      iopub: new SendQueue(this.iopub),
+    };
+  }
+
+  static async bind(options: KernelServerSocketsOptions): Promise<KernelServerSockets> {
+    const sockets = new KernelServerSockets(options);
+    const { info } = options;
+    const at = (port: number): string => `${info.transport}://${info.ip}:${port}`;
+    await Promise.all([
+      sockets.routers.shell.bind(at(info.shell_port)),
+      sockets.routers.control.bind(at(info.control_port)),
+      sockets.routers.stdin.bind(at(info.stdin_port)),
+      sockets.iopub.bind(at(info.iopub_port)),
+      sockets.hb.bind(at(info.hb_port)),
+    ]);
+    for (const channel of ['shell', 'control', 'stdin'] as const) void sockets.receive(channel);
+    void sockets.heartbeat();
+    return sockets;
+  }
+
+  send(channel: RequestChannel, identities: readonly Buffer[], msg: RawMessage): void {
+    if (this.closed) return;
+    this.queues[channel].push([...identities, ...encodeZmqFrames(msg, this.options.signer)]);
+  }
+
+  publish(msg: RawMessage): void {
+    if (this.closed) return;
+    this.queues.iopub.push(encodeZmqFrames(msg, this.options.signer));
+  }
+
+  /** Wait until queued replies and iopub messages were handed to ZeroMQ (before exiting). */
+  async flush(): Promise<void> {
+    await Promise.all(Object.values(this.queues).map((q) => q.drained()));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const socket of [...Object.values(this.routers), this.iopub, this.hb]) socket.close();
+  }
+
+  private async receive(channel: RequestChannel): Promise<void> {
+    try {
+      for await (const frames of this.routers[channel]) {
+        const at = frames.findIndex((f) => f.length === DELIMITER.length && f.equals(DELIMITER));
+        const decoded = decodeZmqFrames(frames, channel, this.options.signer);
+        if (!decoded.ok) {
+          this.options.onDecodeError?.(channel, decoded.error);
+          continue;
+        }
+        this.options.onRequest({ channel, identities: frames.slice(0, Math.max(0, at)), message: decoded.message });
+      }
+    } catch {
+      /* socket closed */
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      for await (const frames of this.hb) await this.hb.send(frames);
+    } catch {
+      /* socket closed */
+    }
+  }
+}
