@@ -6,11 +6,16 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly kernels = new Gauge({
+  private kernelStates: () => Iterable<[string, number]> = () => [];
+  /** Counted when scraped (setKernelStateSource), not on every busy/idle flip of every kernel. */
+  readonly kernels: Gauge<'state'> = new Gauge({
     name: 'sparkgate_kernels',
     help: 'Kernels by execution state',
     labelNames: ['state'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const [state, n] of this.kernelStates()) this.kernels.labels(state).set(n);
+    },
   });
   readonly kernelStartSeconds = new Histogram({
     name: 'sparkgate_kernel_start_seconds',
@@ -66,6 +71,11 @@ export class GatewayMetrics {
     labelNames: ['kernelspec'] as const,
     registers: [this.registry],
   });
+
+  /** Where the kernels gauge reads its counts from at scrape time. */
+  setKernelStateSource(source: () => Iterable<[string, number]>): void {
+    this.kernelStates = source;
+  }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'sparkgate_process_' });

@@ -58,6 +58,7 @@ export class KernelManager {
     this.now = deps.now ?? Date.now;
     this.launchers =
       deps.launchers ?? new LauncherRegistry().register(new ProcessLauncher('ipykernel', deps.parentEnv ?? process.env));
+    deps.metrics.setKernelStateSource(() => this.stateCounts());
     this.pool = new WarmPool({
       sizes: deps.config.warmPool,
       maxTotal: deps.config.warmPoolMaxTotal,
@@ -112,7 +113,6 @@ export class KernelManager {
       await this.pool.stop();
       await Promise.allSettled([...this.kernels.values()].map((k) => k.shutdown('gateway_stop')));
       this.kernels.clear();
-      this.updateGauge();
     })();
     return this.stopping;
   }
@@ -175,7 +175,6 @@ export class KernelManager {
       await kernel.start();
     } catch (err) {
       this.kernels.delete(kernel.id);
-      this.updateGauge();
       this.deps.metrics.kernelStartSeconds.labels(spec.name, 'error').observe((performance.now() - startedAt) / 1000);
       if (isGatewayError(err)) throw err;
       this.deps.logger.error({ kernel_id: kernel.id, err: (err as Error).message }, 'kernel failed to start');
@@ -239,12 +238,9 @@ export class KernelManager {
 
   private register(kernel: Kernel): void {
     this.kernels.set(kernel.id, kernel);
-    kernel.on('state', () => this.updateGauge());
     kernel.on('ended', () => {
       this.kernels.delete(kernel.id);
-      this.updateGauge();
     });
-    this.updateGauge();
   }
 
   private async prepare(
@@ -278,7 +274,6 @@ export class KernelManager {
     const kernel = this.get(id);
     await kernel.shutdown(reason);
     this.kernels.delete(id);
-    this.updateGauge();
   }
 
   async restartKernel(id: string): Promise<Kernel> {
@@ -321,10 +316,10 @@ export class KernelManager {
     );
   }
 
-  private updateGauge(): void {
+  private stateCounts(): Map<SessionState, number> {
     const counts = new Map<SessionState, number>(STATES.map((s) => [s, 0]));
-    for (const k of this.kernels.values()) counts.set(k.state, (counts.get(k.state) ?? 0) + 1);
-    for (const [state, n] of counts) if (state !== 'ended') this.deps.metrics.kernels.labels(state).set(n);
+    for (const k of this.kernels.values()) if (k.state !== 'ended') counts.set(k.state, (counts.get(k.state) ?? 0) + 1);
+    return counts;
   }
 }
 

@@ -10,6 +10,13 @@ import type { Channel, RawMessage } from '../wire/message.js';
 import { decodeZmqFrames, encodeZmqFrames, type MessageSigner } from '../wire/zmq-codec.js';
 import { endpoint, type ConnectionInfo } from './connection-file.js';
 
+/**
+ * The gateway connects before a starting kernel has bound its ports: ZeroMQ's default 100 ms
+ * reconnect interval would add up to 100 ms to every cold start. Retry after 10 ms, backing off
+ * (doubling) to 1 s for a kernel that is gone.
+ */
+const RECONNECT = { reconnectInterval: 10, reconnectMaxInterval: 1_000 } as const;
+
 export type MessageHandler = (msg: RawMessage) => void;
 export type DecodeErrorHandler = (channel: Channel, error: string) => void;
 
@@ -98,7 +105,7 @@ export class ClientChannels {
     const max = options.maxQueued ?? 10_000;
     for (const channel of channels) {
       // A little linger: a request sent just before its client hangs up still reaches the kernel.
-      const socket = new Dealer({ linger: 500, routingId: channel === 'control' ? `${this.routingId}-c` : this.routingId });
+      const socket = new Dealer({ ...RECONNECT, linger: 500, routingId: channel === 'control' ? `${this.routingId}-c` : this.routingId });
       socket.connect(endpoint(options.info, channel));
       void receiveLoop(socket, channel, options.signer, options.onMessage, options.onDecodeError);
       this.sockets[channel] = socket;
@@ -125,7 +132,7 @@ export class ClientChannels {
 
 /** The kernel's iopub stream. */
 export class IopubChannel {
-  private readonly socket = new Subscriber({ linger: 0 });
+  private readonly socket = new Subscriber({ ...RECONNECT, linger: 0 });
   private closed = false;
 
   constructor(options: ChannelOptions) {
