@@ -1,83 +1,75 @@
 /**
- * A minimal kernel websocket client for benchmarks: v1 or legacy protocol, measures round
- * trips from execute_request to the execute_reply + idle status, without a client library's own
- * overhead in the numbers.
+ * A minimal kernel websocket client for benchmarks: v1 or legacy protocol, without a client
+ * library's own overhead in the numbers. Requests are timed by RequestTracker's definition.
  */
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { newMessage, type RawMessage } from '../src/wire/message.js';
+import { newMessage } from '../src/wire/message.js';
 import { decodeWsMessage, encodeWsMessage, V1_PROTOCOL, type WsProtocol } from '../src/wire/ws-codec.js';
+import { EXECUTE_DEFAULTS, type BenchClient } from './bench-client.js';
+import { RequestTracker, type RequestResult } from './request-tracker.js';
 
-export class BenchKernelClient {
-  private readonly waiters = new Map<string, { reply: boolean; idle: boolean; resolve: () => void }>();
+export { percentile } from './stats.js';
+
+export interface WsConnectOptions {
+  /** Base URL of the server, http://host:port */
+  readonly url: string;
+  readonly kernelId: string;
+  readonly token: string;
+  readonly protocol?: WsProtocol;
+}
+
+export class BenchKernelClient implements BenchClient {
+  private readonly tracker = new RequestTracker();
   private readonly session = randomUUID();
+  /** Websocket payload bytes received. */
+  bytesReceived = 0;
 
   private constructor(
     private readonly ws: WebSocket,
     private readonly protocol: WsProtocol,
   ) {
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      this.bytesReceived += data.length;
+      const decoded = decodeWsMessage(data, isBinary, this.protocol);
+      if (decoded.ok) this.tracker.onMessage(decoded.message);
+    });
   }
 
-  static async connect(url: string, kernelId: string, token: string, protocol: WsProtocol = 'v1'): Promise<BenchKernelClient> {
-    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/api/kernels/${kernelId}/channels?session_id=${randomUUID()}`, protocol === 'v1' ? [V1_PROTOCOL] : [], {
-      headers: { authorization: `token ${token}` },
+  static async connect(options: WsConnectOptions): Promise<BenchKernelClient> {
+    const protocol = options.protocol ?? 'v1';
+    const wsUrl = `${options.url.replace(/^http/, 'ws')}/api/kernels/${options.kernelId}/channels?session_id=${randomUUID()}`;
+    const ws = new WebSocket(wsUrl, protocol === 'v1' ? [V1_PROTOCOL] : [], {
+      headers: { authorization: `token ${options.token}` },
       perMessageDeflate: false,
     });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`websocket upgrade refused: HTTP ${res.statusCode}`)));
     });
+    if (protocol === 'v1' && ws.protocol !== V1_PROTOCOL) throw new Error(`server did not accept ${V1_PROTOCOL}`);
     return new BenchKernelClient(ws, protocol);
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
-    const decoded = decodeWsMessage(data, isBinary, this.protocol);
-    if (!decoded.ok) return;
-    const msg: RawMessage = decoded.message;
-    const parent = JSON.parse(msg.parentHeader.toString()) as { msg_id?: string };
-    const waiter = parent.msg_id ? this.waiters.get(parent.msg_id) : undefined;
-    if (!waiter) return;
-    const header = JSON.parse(msg.header.toString()) as { msg_type: string };
-    if (header.msg_type === 'execute_reply' || header.msg_type === 'kernel_info_reply') waiter.reply = true;
-    if (header.msg_type === 'status' && (JSON.parse(msg.content.toString()) as { execution_state: string }).execution_state === 'idle') {
-      waiter.idle = true;
-    }
-    if (waiter.reply && waiter.idle) {
-      this.waiters.delete(parent.msg_id!);
-      waiter.resolve();
-    }
-  }
-
-  /** Resolves when both the reply and the idle status for the request arrived. */
-  request(msgType: 'execute_request' | 'kernel_info_request', content: unknown): Promise<void> {
+  private request(msgType: string, content: unknown, untilReply = false): Promise<RequestResult> {
     const msgId = randomUUID();
-    const msg = newMessage({ channel: 'shell', msgType, session: this.session, content, msgId, date: new Date() });
-    return new Promise((resolve) => {
-      this.waiters.set(msgId, { reply: false, idle: false, resolve });
-      const { data, binary } = encodeWsMessage(msg, this.protocol);
-      this.ws.send(data, { binary });
-    });
+    const msg = newMessage({ channel: 'shell', msgType, session: this.session, content, msgId, date: new Date(), username: 'bench' });
+    const done = this.tracker.track(msgId, { untilReply });
+    const { data, binary } = encodeWsMessage(msg, this.protocol);
+    this.ws.send(data, { binary });
+    return done;
   }
 
-  execute(code: string): Promise<void> {
-    return this.request('execute_request', {
-      code,
-      silent: false,
-      store_history: false,
-      user_expressions: {},
-      allow_stdin: false,
-      stop_on_error: true,
-    });
+  kernelInfo(options: { untilReply?: boolean } = {}): Promise<RequestResult> {
+    return this.request('kernel_info_request', {}, options.untilReply);
+  }
+
+  execute(code: string): Promise<RequestResult> {
+    return this.request('execute_request', { ...EXECUTE_DEFAULTS, code });
   }
 
   close(): void {
     this.ws.close();
   }
-}
-
-export function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx] ?? NaN;
 }

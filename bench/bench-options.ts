@@ -1,0 +1,63 @@
+/**
+ * Bench options from the environment, read once by run.ts; defaults are issue 5's numbers.
+ *
+ *   BENCH_STARTS=30         kernel starts per target (cold, warm, floor)
+ *   BENCH_ROUNDTRIPS=1000   `1+1` round trips per target (v1 websocket, floor)
+ *   BENCH_LEGACY_ROUNDTRIPS=200  the same on the legacy websocket protocol (an extra figure)
+ *   BENCH_IOPUB_LINES=100000, BENCH_IOPUB_REPEATS=3
+ *   BENCH_CONCURRENCY=32    kernels (and clients) at once; BENCH_CELLS=200 cells each
+ *   BENCH_IDLE_KERNELS=100  idle kernels for the memory figure; BENCH_SETTLE_MS=5000
+ *   BENCH_WARM_POOL=2       warm pool size of the "sparkgate warm" gateway
+ *   BENCH_GC_RUNS=5         executor GC runs (50 pods each)
+ *   BENCH_ONLY=start,rtt,iopub,concurrency,memory,gc,reference   run a subset
+ *   BENCH_SKIP_BUILD=1      do not run `npm run build` first (dist/ must be current)
+ *   BENCH_CPU_PROF=<dir>    write a V8 CPU profile of the (cold) sparkgate process there
+ */
+export const PHASES = ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'gc', 'reference'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export interface BenchOptions {
+  readonly starts: number;
+  readonly roundTrips: number;
+  readonly legacyRoundTrips: number;
+  readonly iopubLines: number;
+  readonly iopubRepeats: number;
+  readonly concurrency: number;
+  readonly cells: number;
+  readonly idleKernels: number;
+  readonly settleMs: number;
+  readonly warmPool: number;
+  readonly gcRuns: number;
+  readonly phases: ReadonlySet<Phase>;
+  readonly skipBuild: boolean;
+  readonly cpuProfDir: string | undefined;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number >= ${min}, e.g. ${name}=${fallback}; got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export function benchOptions(env: NodeJS.ProcessEnv): BenchOptions {
+  const only = (env['BENCH_ONLY'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of only) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`BENCH_ONLY: unknown phase ${p}; phases: ${PHASES.join(',')}`);
+  return Object.freeze({
+    starts: int(env, 'BENCH_STARTS', 30),
+    roundTrips: int(env, 'BENCH_ROUNDTRIPS', 1000),
+    legacyRoundTrips: int(env, 'BENCH_LEGACY_ROUNDTRIPS', 200),
+    iopubLines: int(env, 'BENCH_IOPUB_LINES', 100_000),
+    iopubRepeats: int(env, 'BENCH_IOPUB_REPEATS', 3),
+    concurrency: int(env, 'BENCH_CONCURRENCY', 32),
+    cells: int(env, 'BENCH_CELLS', 200),
+    idleKernels: int(env, 'BENCH_IDLE_KERNELS', 100),
+    settleMs: int(env, 'BENCH_SETTLE_MS', 5_000, 0),
+    warmPool: int(env, 'BENCH_WARM_POOL', 2),
+    gcRuns: int(env, 'BENCH_GC_RUNS', 5),
+    phases: new Set<Phase>(only.length > 0 ? (only as Phase[]) : PHASES),
+    skipBuild: env['BENCH_SKIP_BUILD'] === '1',
+    cpuProfDir: env['BENCH_CPU_PROF'] || undefined,
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * The floor's kernels: ipykernel spawned by the bench itself from the bench kernelspec's argv
+ * with a connection file, no server in between; a ZeroMQ client talks to it.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { newConnectionInfo, releasePorts, removeFile, writeConnectionFile } from '../src/kernels/connection-file.js';
+import { benchKernelArgv, BENCH_KERNEL_NAME } from './bench-kernelspec.js';
+import { BENCH_TMP_DIR, spawnTracked, stopTracked, type Tracked } from './processes.js';
+import { ZmqKernelClient } from './zmq-kernel-client.js';
+
+const RUNTIME_DIR = path.join(BENCH_TMP_DIR, 'direct');
+
+export class DirectKernel {
+  private constructor(
+    private readonly proc: Tracked,
+    private readonly file: string,
+    private readonly release: () => void,
+    readonly client: ZmqKernelClient,
+  ) {}
+
+  /** Spawn a kernel and connect; resolves when kernel_info_reply arrived (`untilReply`). */
+  static async start(): Promise<DirectKernel> {
+    const info = await newConnectionInfo(BENCH_KERNEL_NAME);
+    const file = writeConnectionFile(RUNTIME_DIR, randomUUID(), info);
+    const [command, ...args] = benchKernelArgv(file);
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), JPY_PARENT_PID: String(process.pid) };
+    const proc = spawnTracked('ipykernel (direct)', command!, args, { env, stdio: 'ignore' });
+    const client = new ZmqKernelClient(info);
+    const kernel = new DirectKernel(proc, file, () => releasePorts(info), client);
+    const exited = proc.exited.then(() => {
+      throw new Error('ipykernel exited during start');
+    });
+    await Promise.race([client.kernelInfo({ untilReply: true }), exited]);
+    return kernel;
+  }
+
+  async stop(): Promise<void> {
+    this.client.close();
+    await stopTracked(this.proc, 5_000);
+    removeFile(this.file);
+    this.release();
+  }
+}

@@ -1,0 +1,19 @@
+/** The second floor reference: jupyter/jupyter_client_rtt.py (Python jupyter_client, no server). */
+import path from 'node:path';
+import { BENCH_JUPYTER_PATH } from './bench-kernelspec.js';
+import { JUPYTER_PYTHON } from './jupyter-server.js';
+import { spawnTracked } from './processes.js';
+import { summarize, type Summary } from './stats.js';
+
+export async function measureJupyterClientRtt(roundTrips: number): Promise<Summary> {
+  const proc = spawnTracked('jupyter_client reference', JUPYTER_PYTHON, [path.join(BENCH_JUPYTER_PATH, 'jupyter_client_rtt.py'), String(roundTrips)], {
+    env: { ...process.env, JUPYTER_PATH: BENCH_JUPYTER_PATH, PYDEVD_DISABLE_FILE_VALIDATION: '1' },
+  });
+  let stdout = '';
+  let stderr = '';
+  proc.child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  proc.child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  await proc.exited;
+  if (proc.child.exitCode !== 0) throw new Error(`jupyter_client_rtt.py failed (${proc.child.exitCode}): ${stderr}`);
+  return summarize((JSON.parse(stdout) as { samples: number[] }).samples);
+}

@@ -1,0 +1,66 @@
+/** The notes printed under the table: machine, method, and why Jupyter Server's round trip is slow. */
+import type { AllResults } from './figure-rows.js';
+import type { MachineInfo } from './machine-info.js';
+
+export interface RunConditions {
+  readonly warmPool: number;
+  readonly settleMs: number;
+  /** 1-minute load average when the run started and ended (other work on the machine skews figures). */
+  readonly loadStart: number;
+  readonly loadEnd: number;
+  readonly minutes: number;
+}
+
+export function reportNotes(m: MachineInfo, r: AllResults, o: RunConditions): string {
+  const js = r.js?.rtt['v1']?.p50;
+  const jsNd = r.jsNodelay?.rtt['v1']?.p50;
+  const nodelay =
+    js !== undefined && jsNd !== undefined
+      ? `Measured in this run: p50 ${js.toFixed(1)} ms as shipped, ${jsNd.toFixed(1)} ms with only TCP_NODELAY added (bench/jupyter/nodelay_server.py).`
+      : 'Run the rtt phase to measure it (bench/jupyter/nodelay_server.py).';
+  const bounds: string[] = [];
+  const fc = r.floor?.concurrency;
+  if (fc && fc.latency.p99 >= 20) {
+    bounds.push(
+      `- Concurrency bound: with no server at all the floor's p99 is ${fc.latency.p99.toFixed(0)} ms. ${fc.kernels} kernels each always having a cell ` +
+        `in flight at ${fc.cellsPerS.toFixed(0)} cells/s (ipykernel CPU on ${m.cpus} CPUs) means ${fc.kernels} / ${fc.cellsPerS.toFixed(0)} = ` +
+        `${((fc.kernels / fc.cellsPerS) * 1000).toFixed(0)} ms per cell on average (Little's law), so no gateway meets "p99 < 20 ms" on this machine; compare with the floor.`,
+    );
+  }
+  const fi = r.floor?.iopub['zmq'];
+  const ji = r.js?.iopub['v1'];
+  if (fi && ji && fi.mbPerS < 2 * ji.mbPerS) {
+    bounds.push(
+      `- iopub bound: the floor reaches ${fi.mbPerS.toFixed(2)} MB/s, ${(fi.mbPerS / ji.mbPerS).toFixed(2)}x Jupyter Server's (rate limits off): ` +
+        'ipykernel producing the output is the bottleneck, so "2x Jupyter Server" is out of reach of any server here; compare with the floor.',
+    );
+  }
+  return [
+    `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memGB} GB RAM, Linux ${m.kernel}; Node ${m.node}, zeromq.js ${m.zeromqJs}; ` +
+      `Python ${m.python}, ipykernel ${m.ipykernel}, jupyter_server ${m.jupyterServer}, jupyter_client ${m.jupyterClient}, tornado ${m.tornado}, pyzmq ${m.pyzmq}, libzmq ${m.libzmq}. ` +
+      `Run took ${o.minutes.toFixed(1)} min; 1-min load average ${o.loadStart.toFixed(2)} at start, ${o.loadEnd.toFixed(2)} at end (the bench itself adds about 1-2).`,
+    '',
+    '- All three targets run the same kernel command line (bench/jupyter/kernels/bench-python: `/usr/bin/python3 -m ipykernel_launcher -f {connection_file}`). ' +
+      'Jupyter Server and sparkgate are separate processes driven by the same Node websocket client (bench/ws-kernel-client.ts); ' +
+      'the floor is a Node ZeroMQ client (src/wire codec) talking to an ipykernel the bench spawned itself.',
+    '- Round trip = execute_request sent until both its execute_reply (shell) and its `status: idle` (iopub) arrived. ' +
+      'Start = POST /api/kernels until the kernel_info_reply on a fresh websocket (floor: spawn until kernel_info_reply on ZeroMQ).',
+    `- Jupyter Server runs with \`iopub_data_rate_limit=0\` and \`iopub_msg_rate_limit=0\` (its 1.x defaults, 1 MB/s and 1,000 msg/s, would drop output of the ${'iopub'} cell).`,
+    `- Warm pool: sparkgate started with SPARKGATE_WARM_POOL={"bench-python":${o.warmPool}}; before each sample the bench waits for the pool's ready gauge on /metrics to be full again. ` +
+      'Jupyter Server has no pool; its column on the warm rows is its cold start.' +
+      (r.warm?.poolClaims ? ` Pool claims over the samples: ${JSON.stringify(r.warm.poolClaims)}.` : ''),
+    `- Memory: VmRSS of the server process only (kernels are separate processes), median of 5 readings after ${o.settleMs} ms idle ` +
+      'and, for sparkgate, a forced full GC (inspector `HeapProfiler.collectGarbage`; CPython frees by reference counting). ' +
+      'The 0-kernel baseline follows one kernel started and deleted (code loaded on first use is not per-kernel memory); ' +
+      'idle kernels have no websocket client connected. Per kernel = (RSS_n - RSS_0) / n.',
+    '- Round trips and iopub run with all targets up side by side, interleaved in rounds, so load from elsewhere falls on all alike; ' +
+      'starts, concurrency and memory run one server at a time.',
+    '- Ratios are sparkgate divided by the other column: below 1x is better for times, above 1x for throughputs.',
+    '- Why Jupyter Server 1.x takes ~44 ms for `1+1`: Nagle\'s algorithm on its kernel websocket meeting the client\'s delayed ACK. ' +
+      'Tornado switches Nagle back on once the upgrade response is written (tornado/http1connection.py `_finish_request`: `set_nodelay(False)`), ' +
+      'and Jupyter Server never calls `WebSocketHandler.set_nodelay(True)`. One execution sends five small frames (status busy, execute_input, ' +
+      'execute_result, execute_reply, status idle); once one is unacknowledged Nagle holds the next until the ACK, which the client delays by ' +
+      `Linux's 40 ms minimum because it has nothing to send. ${nodelay} sparkgate's sockets have Nagle off (Node's ws sets noDelay).`,
+    ...bounds,
+  ].join('\n');
+}

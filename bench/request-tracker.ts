@@ -1,0 +1,56 @@
+/**
+ * Matches a kernel's replies to requests by parent msg_id, the same way for the websocket and
+ * the ZeroMQ clients, so every target is timed by one definition:
+ *
+ *   done = the shell reply (`*_reply`) AND iopub `status: idle` for that parent arrived
+ *          (or the reply alone, with `untilReply`, for start-to-kernel_info).
+ *
+ * Stream text bytes for the parent are counted (iopub throughput).
+ */
+import type { RawMessage } from '../src/wire/message.js';
+
+export interface RequestResult {
+  /** UTF-8 bytes of `stream` text received for the request. */
+  readonly streamBytes: number;
+  /** iopub/shell messages received for the request. */
+  readonly messages: number;
+}
+
+interface Waiter {
+  reply: boolean;
+  idle: boolean;
+  untilReply: boolean;
+  streamBytes: number;
+  messages: number;
+  resolve: (r: RequestResult) => void;
+}
+
+const IDLE = Buffer.from('"idle"');
+
+export class RequestTracker {
+  private readonly waiters = new Map<string, Waiter>();
+
+  track(msgId: string, options: { untilReply?: boolean } = {}): Promise<RequestResult> {
+    return new Promise((resolve) => {
+      this.waiters.set(msgId, { reply: false, idle: false, untilReply: options.untilReply ?? false, streamBytes: 0, messages: 0, resolve });
+    });
+  }
+
+  onMessage(msg: RawMessage): void {
+    if (msg.parentHeader.length <= 2) return;
+    const parent = JSON.parse(msg.parentHeader.toString('utf8')) as { msg_id?: string };
+    const waiter = parent.msg_id === undefined ? undefined : this.waiters.get(parent.msg_id);
+    if (!waiter) return;
+    waiter.messages++;
+    const msgType = (JSON.parse(msg.header.toString('utf8')) as { msg_type: string }).msg_type;
+    if (msg.channel === 'shell' && msgType.endsWith('_reply')) waiter.reply = true;
+    else if (msgType === 'status' && msg.content.includes(IDLE)) waiter.idle = true;
+    else if (msgType === 'stream') {
+      waiter.streamBytes += Buffer.byteLength((JSON.parse(msg.content.toString('utf8')) as { text: string }).text);
+    }
+    if (waiter.reply && (waiter.idle || waiter.untilReply)) {
+      this.waiters.delete(parent.msg_id!);
+      waiter.resolve({ streamBytes: waiter.streamBytes, messages: waiter.messages });
+    }
+  }
+}

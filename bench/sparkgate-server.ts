@@ -1,0 +1,65 @@
+/**
+ * sparkgate as a separate process (`node bin/sparkgate.js serve`, the compiled dist/), on the
+ * bench kernelspec, measured the same way as Jupyter Server.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from '../src/config.js';
+import { BENCH_KERNELSPEC_DIR } from './bench-kernelspec.js';
+import { KernelServer, waitFor } from './kernel-server.js';
+import { collectGarbage } from './node-gc.js';
+import { BENCH_TMP_DIR, freePort, spawnTracked, stopTracked } from './processes.js';
+
+export interface SparkgateServerOptions {
+  /** kernelspec name -> pre-started kernels (SPARKGATE_WARM_POOL). */
+  readonly warmPool?: Readonly<Record<string, number>>;
+  /** Write a V8 CPU profile of the gateway into this directory (node --cpu-prof). */
+  readonly cpuProfDir?: string;
+}
+
+export async function startSparkgate(options: SparkgateServerOptions = {}): Promise<KernelServer> {
+  const token = `bench-${Math.random().toString(36).slice(2)}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SPARKGATE_MAX_KERNELS: '256',
+    SPARKGATE_RUNTIME_DIR: path.join(BENCH_TMP_DIR, 'sparkgate'),
+    SPARKGATE_WORK_DIR: os.tmpdir(),
+  };
+  if (options.warmPool) env['SPARKGATE_WARM_POOL'] = JSON.stringify(options.warmPool);
+  // --inspect-port only sets where SIGUSR1 would open the inspector (used to force a GC).
+  const inspectPort = await freePort();
+  const nodeFlags = [`--inspect-port=${inspectPort}`, ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [])];
+  const args = [
+    ...nodeFlags,
+    path.join(REPO_ROOT, 'bin', 'sparkgate.js'),
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--token',
+    token,
+    '--log-level',
+    'warn',
+    '--python',
+    '/usr/bin/python3',
+    '--kernelspec-dir',
+    BENCH_KERNELSPEC_DIR,
+  ];
+  const proc = spawnTracked(options.warmPool ? 'sparkgate (warm pool)' : 'sparkgate', process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  let url = '';
+  proc.child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-8000);
+    url ||= /is running at (http:\/\/\S+)/.exec(stderr)?.[1] ?? '';
+  });
+  try {
+    await waitFor('sparkgate to print its URL', async () => url !== '' || proc.child.exitCode !== null, 30_000);
+    if (!url) throw new Error('sparkgate exited');
+  } catch (err) {
+    await stopTracked(proc, 1_000);
+    throw new Error(`${(err as Error).message}\n${stderr}`);
+  }
+  const pid = proc.child.pid!;
+  return new KernelServer(options.warmPool ? 'sparkgate (warm pool)' : 'sparkgate', url, token, proc, () => collectGarbage(pid, inspectPort));
+}
