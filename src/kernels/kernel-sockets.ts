@@ -11,11 +11,15 @@ import { decodeZmqFrames, encodeZmqFrames, type MessageSigner } from '../wire/zm
 import { endpoint, type ConnectionInfo } from './connection-file.js';
 
 /**
- * The gateway connects before a starting kernel has bound its ports: ZeroMQ's default 100 ms
- * reconnect interval would add up to 100 ms to every cold start. Retry after 10 ms, backing off
- * (doubling) to 1 s for a kernel that is gone.
+ * Reconnect timing. The gateway connects before a starting kernel has bound its ports, and libzmq
+ * retries every 100 ms by default, which showed up in every cold start. The gateway's own sockets
+ * (iopub, and the probes that decide readiness) retry every 10 ms without backoff: they exist
+ * only while the kernel runs or (re)starts, and are closed when it is dead. Clients' sockets
+ * retry after 10 ms too (the first request after a restart), backing off to 100 ms, libzmq's
+ * default, while a kernel stays away.
  */
-const RECONNECT = { reconnectInterval: 10, reconnectMaxInterval: 1_000 } as const;
+export const OWN_RECONNECT = { reconnectInterval: 10, reconnectMaxInterval: 0 } as const;
+export const CLIENT_RECONNECT = { reconnectInterval: 10, reconnectMaxInterval: 100 } as const;
 
 export type MessageHandler = (msg: RawMessage) => void;
 export type DecodeErrorHandler = (channel: Channel, error: string) => void;
@@ -83,6 +87,7 @@ export interface ChannelOptions {
   onMessage: MessageHandler;
   onDecodeError: DecodeErrorHandler;
   maxQueued?: number;
+  reconnect?: { reconnectInterval: number; reconnectMaxInterval: number };
 }
 
 type RequestChannel = 'shell' | 'control' | 'stdin';
@@ -105,7 +110,7 @@ export class ClientChannels {
     const max = options.maxQueued ?? 10_000;
     for (const channel of channels) {
       // A little linger: a request sent just before its client hangs up still reaches the kernel.
-      const socket = new Dealer({ ...RECONNECT, linger: 500, routingId: channel === 'control' ? `${this.routingId}-c` : this.routingId });
+      const socket = new Dealer({ ...(options.reconnect ?? CLIENT_RECONNECT), linger: 500, routingId: channel === 'control' ? `${this.routingId}-c` : this.routingId });
       socket.connect(endpoint(options.info, channel));
       void receiveLoop(socket, channel, options.signer, options.onMessage, options.onDecodeError);
       this.sockets[channel] = socket;
@@ -132,10 +137,11 @@ export class ClientChannels {
 
 /** The kernel's iopub stream. */
 export class IopubChannel {
-  private readonly socket = new Subscriber({ ...RECONNECT, linger: 0 });
+  private readonly socket: Subscriber;
   private closed = false;
 
   constructor(options: ChannelOptions) {
+    this.socket = new Subscriber({ ...OWN_RECONNECT, linger: 0 });
     this.socket.connect(endpoint(options.info, 'iopub'));
     this.socket.subscribe();
     void receiveLoop(this.socket, 'iopub', options.signer, options.onMessage, options.onDecodeError);

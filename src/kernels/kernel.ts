@@ -18,7 +18,7 @@ import {
 } from './connection-file.js';
 import type { LaunchPlan, SessionEndReason } from './kernel-launcher.js';
 import { KernelProcess } from './kernel-process.js';
-import { ClientChannels, IopubChannel } from './kernel-sockets.js';
+import { ClientChannels, IopubChannel, OWN_RECONNECT } from './kernel-sockets.js';
 import type { Kernelspec } from './kernelspec-store.js';
 import { isLive, transition, type SessionEvent, type SessionState } from './session-state.js';
 
@@ -90,6 +90,10 @@ export class Kernel extends EventEmitter<KernelEvents> {
   private readonly offline = new Map<string, RawMessage[]>();
   private readonly pending = new Map<string, (msg: RawMessage) => void>();
   private iopubSeen = false;
+  /** The Jupyter session of requests the gateway itself sends. */
+  private readonly ownSession: string;
+  /** While waitReady runs: replies to its probes, and iopub traffic, wake it. */
+  private startWatch: { reply: (parentId: string) => boolean; iopub: () => void } | undefined;
   private readonly log: Logger;
   private readonly now: () => number;
   private endPromise: Promise<void> | undefined;
@@ -107,6 +111,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     this.now = deps.now ?? Date.now;
     this.lastActivityMs = this.now();
     this.log = deps.logger.child({ kernel_id: this.id, kernelspec: this.spec.name });
+    this.ownSession = `sparkgate-${this.id}`;
   }
 
   get state(): SessionState {
@@ -148,6 +153,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     const after = transition(before, event);
     if (after === before) return;
     this.stateValue = after;
+    if (after === 'dead') this.closeOwnChannels();
     this.emit('state', before, after);
   }
 
@@ -193,7 +199,10 @@ export class Kernel extends EventEmitter<KernelEvents> {
       onDecodeError: (channel: string, error: string) => this.log.warn({ channel, error }, 'dropped kernel message'),
     };
     this.iopub ??= new IopubChannel({ ...channelOptions, onMessage: (m) => this.onIopub(m) });
-    this.control ??= new ClientChannels({ ...channelOptions, onMessage: (m) => this.onGatewayReply(m) }, ['shell', 'control']);
+    this.control ??= new ClientChannels(
+      { ...channelOptions, onMessage: (m) => this.onGatewayReply(m), reconnect: OWN_RECONNECT },
+      ['shell', 'control'],
+    );
     try {
       await proc.start();
     } catch (err) {
@@ -207,19 +216,36 @@ export class Kernel extends EventEmitter<KernelEvents> {
 
   /**
    * Ready = a kernel_info_reply on shell AND an iopub message seen (the "nudge" Jupyter Server
-   * does: a SUB socket drops messages until its subscription reaches the kernel).
+   * does: a SUB socket drops messages until its subscription reaches the kernel). Probes are
+   * re-sent while the kernel is silent, and a reply to ANY of them counts: a kernel still
+   * importing answers the queued probes all at once, and waiting for only the latest would cost
+   * up to a whole probe interval on every start.
    */
   private async waitReady(proc: KernelProcess): Promise<void> {
     const deadline = this.now() + this.deps.startTimeoutMs;
+    const t0 = performance.now();
+    const timings: Record<string, number> = {};
+    const probes = new Set<string>();
     let replied = false;
-    let exitedEarly = false;
-    const onExit = (): void => {
-      exitedEarly = true;
+    let wake: () => void = () => undefined;
+    this.startWatch = {
+      reply: (parentId) => {
+        if (!probes.has(parentId)) return false;
+        timings['reply_ms'] ??= Math.round(performance.now() - t0);
+        replied = true;
+        wake();
+        return true;
+      },
+      iopub: () => {
+        timings['iopub_ms'] ??= Math.round(performance.now() - t0);
+        wake();
+      },
     };
+    const onExit = (): void => wake();
     proc.once('exit', onExit);
     try {
       while (!(replied && this.iopubSeen)) {
-        if (exitedEarly || proc.hasExited) {
+        if (proc.hasExited) {
           const tail = proc.stderr();
           throw new Error(`kernel process exited during start${tail ? `: ${lastLines(tail, 6)}` : ''}`);
         }
@@ -227,12 +253,37 @@ export class Kernel extends EventEmitter<KernelEvents> {
         if (this.now() > deadline) {
           throw new Error(`kernel did not answer kernel_info within ${this.deps.startTimeoutMs} ms (setting kernelStartTimeoutMs)`);
         }
-        const reply = await this.request('shell', 'kernel_info_request', {}, replied ? 100 : 250);
-        if (reply) replied = true;
+        // Probes go out every 50 ms at first. A DEALER queues the first until the kernel binds, but
+        // ipykernel does not notice requests that arrived before its event loop started until
+        // the next one comes in (measured: one probe alone made cold starts ~170 ms slower);
+        // once answered, more are needed to make iopub traffic until the subscription is through.
+        const probe = this.send('shell', 'kernel_info_request', {});
+        if (probe) probes.add(probe);
+        // A slow starter (a Spark driver: tens of seconds) should not find hundreds queued.
+        const elapsed = performance.now() - t0;
+        const interval = replied || elapsed < 2_000 ? 50 : elapsed < 10_000 ? 250 : 1_000;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, interval);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
       }
+      this.log.debug({ ...timings, probes: probes.size }, 'kernel answered');
     } finally {
+      this.startWatch = undefined;
       proc.off('exit', onExit);
     }
+  }
+
+  /** Send a message from the gateway itself without waiting; returns its msg_id. */
+  private send(channel: 'shell' | 'control', msgType: string, content: unknown): string | undefined {
+    const control = this.control;
+    if (!control) return undefined;
+    const msgId = randomUUID();
+    control.send(newMessage({ channel, msgType, session: this.ownSession, content, msgId, date: new Date() }));
+    return msgId;
   }
 
   /** Send a request from the gateway itself and wait up to `timeoutMs` for its reply. */
@@ -240,7 +291,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     const control = this.control;
     if (!control) return undefined;
     const msgId = randomUUID();
-    const msg = newMessage({ channel, msgType, session: `sparkgate-${this.id}`, content, msgId, date: new Date() });
+    const msg = newMessage({ channel, msgType, session: this.ownSession, content, msgId, date: new Date() });
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(msgId);
@@ -257,14 +308,20 @@ export class Kernel extends EventEmitter<KernelEvents> {
 
   private onGatewayReply(msg: RawMessage): void {
     const parentId = parentMsgId(msg);
-    if (parentId) this.pending.get(parentId)?.(msg);
+    if (!parentId) return;
+    if (this.startWatch?.reply(parentId)) return;
+    this.pending.get(parentId)?.(msg);
   }
 
   private onIopub(msg: RawMessage): void {
     this.iopubSeen = true;
+    this.startWatch?.iopub();
     this.lastActivityMs = this.now();
     const status = executionStateOf(msg);
-    if (status === 'busy' || status === 'idle') this.apply({ type: 'status', executionState: status });
+    // The busy/idle of the gateway's own requests (start probes) is not the user's kernel working.
+    if ((status === 'busy' || status === 'idle') && parentSession(msg) !== this.ownSession) {
+      this.apply({ type: 'status', executionState: status });
+    }
     for (const client of this.clients) client.deliver(msg);
     if (this.offline.size > 0) {
       for (const buffer of this.offline.values()) {
@@ -396,6 +453,17 @@ export class Kernel extends EventEmitter<KernelEvents> {
     this.log.info({ reason }, 'kernel run ended');
   }
 
+  /**
+   * A dead kernel has nobody listening on its ports: close the gateway's own sockets, which
+   * would otherwise retry every 10 ms; a restart opens new ones.
+   */
+  private closeOwnChannels(): void {
+    this.iopub?.close();
+    this.control?.close();
+    this.iopub = undefined;
+    this.control = undefined;
+  }
+
   /** Free the identity (sockets, ports, connection file): the session will not run again. */
   private freeIdentity(): void {
     if (this.identityFreed) return; // twice when a shutdown raced a start: ports may be someone else's now
@@ -455,7 +523,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     const msg = newMessage({
       channel: 'iopub',
       msgType: 'status',
-      session: `sparkgate-${this.id}`,
+      session: this.ownSession,
       content: { execution_state: state },
       msgId: randomUUID(),
       date: new Date(),
@@ -477,6 +545,15 @@ export function executionStateOf(msg: RawMessage): string | undefined {
     const header = JSON.parse(msg.header.toString('utf8')) as { msg_type?: string };
     if (header.msg_type !== 'status') return undefined;
     return (JSON.parse(msg.content.toString('utf8')) as { execution_state?: string }).execution_state;
+  } catch {
+    return undefined;
+  }
+}
+
+function parentSession(msg: RawMessage): string | undefined {
+  try {
+    const parent = JSON.parse(msg.parentHeader.toString('utf8')) as { session?: unknown };
+    return typeof parent.session === 'string' ? parent.session : undefined;
   } catch {
     return undefined;
   }
