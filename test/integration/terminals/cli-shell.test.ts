@@ -64,6 +64,18 @@ function shell(args: string[], env: Record<string, string> = {}): CliSession {
   };
 }
 
+async function exitWithin(s: CliSession, ms: number): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`sparkgate shell did not exit within ${ms} ms; got ${JSON.stringify(s.output().slice(-400))}`)), ms);
+  });
+  try {
+    return await Promise.race([s.exit, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('sparkgate shell', () => {
   it('opens a Python REPL: prompt, echo, print(6*7) -> 42, resize, Ctrl-D exits 0 and deletes the terminal', async () => {
     const s = shell(['--url', tg.url, '--token', tg.token]);
@@ -81,17 +93,18 @@ describe('sparkgate shell', () => {
     from = s.output().length;
     s.pty.write('import shutil; print(shutil.get_terminal_size())\r');
     await s.expect('columns=120, lines=40', from);
+    await s.expect('>>> ', s.output().indexOf('columns=120', from)); // the REPL waits for input again
 
     s.pty.write('\x04');
-    expect(await s.exit).toBe(0);
+    expect(await exitWithin(s, 20_000)).toBe(0);
     await waitFor(() => tg.ext.terminals.list().length === 0, 5_000, 'terminal deleted');
-  });
+  }, 90_000);
 
   it('exits with the REPL status; reads SPARKGATE_URL and SPARKGATE_TOKEN', async () => {
     const s = shell([], { SPARKGATE_URL: tg.url, SPARKGATE_TOKEN: tg.token });
     await s.expect('>>> ');
     s.pty.write('raise SystemExit(3)\r');
-    expect(await s.exit).toBe(3);
+    expect(await exitWithin(s, 20_000)).toBe(3);
   });
 
   it('Ctrl-C reaches the remote REPL, not the CLI', async () => {
@@ -106,7 +119,7 @@ describe('sparkgate shell', () => {
     s.pty.write('print("alive")\r');
     await s.expect('alive\r\n', from);
     s.pty.write('\x04');
-    expect(await s.exit).toBe(0);
+    expect(await exitWithin(s, 20_000)).toBe(0);
   });
 
   it('a wrong token or an unreachable gateway: a clear message and status 1', async () => {
