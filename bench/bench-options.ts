@@ -9,11 +9,11 @@
  *   BENCH_IDLE_KERNELS=100  idle kernels for the memory figure; BENCH_SETTLE_MS=5000
  *   BENCH_WARM_POOL=2       warm pool size of the "sparkgate warm" gateway
  *   BENCH_GC_RUNS=5         executor GC runs (50 pods each)
- *   BENCH_ONLY=start,rtt,iopub,concurrency,memory,gc,reference   run a subset
+ *   BENCH_ONLY=start,rtt,iopub,concurrency,memory,gc,reference,scala   run a subset
  *   BENCH_SKIP_BUILD=1      do not run `npm run build` first (dist/ must be current)
  *   BENCH_CPU_PROF=<dir>    write a V8 CPU profile of the (cold) sparkgate process there
  */
-export const PHASES = ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'gc', 'reference'] as const;
+export const PHASES = ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'gc', 'reference', 'scala'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {

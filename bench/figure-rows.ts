@@ -12,6 +12,8 @@ export interface AllResults {
   readonly floor?: TargetResults;
   readonly jupyterClient?: Summary;
   readonly gc?: Summary;
+  /** The Scala kernel (issue 4): 1+1 round trips through sparkgate. */
+  readonly scala?: { p50: number; p95: number; samples: number };
 }
 
 const below = (v: number | undefined, limit: number): boolean | undefined => (v === undefined ? undefined : v < limit);
@@ -74,6 +76,9 @@ export function figureRows(r: AllResults, o: { starts: number; roundTrips: numbe
   rows.push({ figure: `server RSS, ${o.idleKernels} idle kernels (no clients)`, unit: 'MB', js: r.js?.memory?.rssNMB, sparkgate: r.sparkgate?.memory?.rssNMB });
   const perKernel = r.sparkgate?.memory?.perKernelMB;
   rows.push({ figure: 'server RSS per idle kernel', unit: 'MB', js: r.js?.memory?.perKernelMB, sparkgate: perKernel, target: '< 1 MB', met: below(perKernel, 1) });
+  if (r.scala) {
+    rows.push({ figure: `\`1+1\` round trip, Scala kernel (scala -Xnojline), p50 of ${r.scala.samples}`, unit: 'ms', sparkgate: r.scala.p50 });
+  }
   if (r.gc) {
     rows.push({ figure: `executor GC, 50 pods (FakeKube), p50 of ${r.gc.n}`, unit: 'ms', sparkgate: r.gc.p50 });
     rows.push({ figure: `executor GC, 50 pods (FakeKube), p95 of ${r.gc.n}`, unit: 'ms', sparkgate: r.gc.p95 });

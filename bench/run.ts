@@ -29,6 +29,7 @@ import { stopAll } from './processes.js';
 import { measureJupyterClientRtt } from './python-reference.js';
 import { reportNotes } from './report-notes.js';
 import { renderTable } from './report-table.js';
+import { measureScalaRoundTrip, startGateway as startScalaGateway } from './scala-rtt.js';
 import { runServerSuite } from './server-suite.js';
 import { startSparkgate } from './sparkgate-server.js';
 import { summarize } from './stats.js';
@@ -122,7 +123,29 @@ async function main(): Promise<void> {
     gc = summarize(ms);
   }
 
-  const results: AllResults = { js, jsNodelay, sparkgate, warm, floor, ...(warmNote ? { warmNote } : {}), ...(jupyterClient ? { jupyterClient } : {}), ...(gc ? { gc } : {}) };
+  let scala;
+  if (phases.has('scala')) {
+    let hasScala = true;
+    try {
+      execFileSync('sh', ['-c', 'command -v scala'], { stdio: 'ignore' });
+    } catch {
+      hasScala = false;
+      log('Scala kernel: skipped (no scala on PATH; apt-get install -y scala)');
+    }
+    if (hasScala) {
+      log('Scala kernel: 100 round trips of 1+1');
+      const gateway = await startScalaGateway();
+      try {
+        scala = await measureScalaRoundTrip({ url: gateway.url, token: gateway.token, n: 100 });
+      } catch (err) {
+        log(`Scala kernel failed: ${(err as Error).message}`);
+      } finally {
+        await gateway.stop();
+      }
+    }
+  }
+
+  const results: AllResults = { js, jsNodelay, sparkgate, warm, floor, ...(warmNote ? { warmNote } : {}), ...(jupyterClient ? { jupyterClient } : {}), ...(gc ? { gc } : {}), ...(scala ? { scala } : {}) };
   const rows = figureRows(results, options);
   console.log(renderTable(rows));
   console.log();

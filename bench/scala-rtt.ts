@@ -118,7 +118,7 @@ export async function measureScalaRoundTrip(opts: { url: string; token: string; 
 }
 
 /** `bin/sparkgate.js serve` on a free port, with its own runtime directory. */
-async function startGateway(): Promise<{ url: string; token: string; stop: () => Promise<void> }> {
+export async function startGateway(): Promise<{ url: string; token: string; stop: () => Promise<void> }> {
   const token = `bench-${randomUUID()}`;
   const runtimeDir = mkdtempSync(path.join(os.tmpdir(), 'sparkgate-bench-scala-'));
   const child = spawn(
