@@ -9,6 +9,7 @@ import { Dealer, Subscriber } from 'zeromq';
 import type { Channel, RawMessage } from '../wire/message.js';
 import { decodeZmqFrames, encodeZmqFrames, type MessageSigner } from '../wire/zmq-codec.js';
 import { endpoint, type ConnectionInfo } from './connection-file.js';
+import { SendQueue } from './send-queue.js';
 
 /**
  * Reconnect timing. The gateway connects before a starting kernel has bound its ports, and libzmq
@@ -23,45 +24,6 @@ export const CLIENT_RECONNECT = { reconnectInterval: 10, reconnectMaxInterval: 1
 
 export type MessageHandler = (msg: RawMessage) => void;
 export type DecodeErrorHandler = (channel: Channel, error: string) => void;
-
-/**
- * Serialises sends: zeromq.js allows one pending send per socket (EBUSY otherwise). Sends
- * resolve at once while the socket's high-water mark has room, so the queue only grows when the
- * kernel stops reading; it is bounded, and overflow drops the message with an error callback.
- */
-class SocketWriter {
-  private readonly queue: Buffer[][] = [];
-  private sending = false;
-
-  constructor(
-    private readonly socket: Dealer,
-    private readonly maxQueued: number,
-    private readonly onDrop: () => void,
-  ) {}
-
-  write(frames: Buffer[]): void {
-    if (this.queue.length >= this.maxQueued) {
-      this.onDrop();
-      return;
-    }
-    this.queue.push(frames);
-    if (!this.sending) void this.pump();
-  }
-
-  private async pump(): Promise<void> {
-    this.sending = true;
-    try {
-      while (this.queue.length > 0 && !this.socket.closed) {
-        const frames = this.queue.shift()!;
-        await this.socket.send(frames);
-      }
-    } catch {
-      this.queue.length = 0; // socket closed under us
-    } finally {
-      this.sending = false;
-    }
-  }
-}
 
 async function receiveLoop(
   socket: Dealer | Subscriber,
@@ -98,7 +60,7 @@ type RequestChannel = 'shell' | 'control' | 'stdin';
  */
 export class ClientChannels {
   private readonly sockets: Partial<Record<RequestChannel, Dealer>> = {};
-  private readonly writers: Partial<Record<RequestChannel, SocketWriter>> = {};
+  private readonly writers: Partial<Record<RequestChannel, SendQueue>> = {};
   private closed = false;
   readonly routingId = randomBytes(8).toString('hex');
 
@@ -114,7 +76,7 @@ export class ClientChannels {
       socket.connect(endpoint(options.info, channel));
       void receiveLoop(socket, channel, options.signer, options.onMessage, options.onDecodeError);
       this.sockets[channel] = socket;
-      this.writers[channel] = new SocketWriter(socket, max, drop);
+      this.writers[channel] = new SendQueue(socket, max, drop);
     }
   }
 
@@ -125,7 +87,7 @@ export class ClientChannels {
       this.options.onDecodeError(msg.channel, `no ${msg.channel} socket on this connection; message dropped`);
       return;
     }
-    writer.write(encodeZmqFrames(msg, this.options.signer));
+    writer.push(encodeZmqFrames(msg, this.options.signer));
   }
 
   close(): void {

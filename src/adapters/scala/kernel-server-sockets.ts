@@ -7,6 +7,7 @@
  */
 import { Publisher, Reply, Router } from 'zeromq';
 import type { ConnectionInfo } from '../../kernels/connection-file.js';
+import { SendQueue } from '../../kernels/send-queue.js';
 import type { RawMessage } from '../../wire/message.js';
 import { decodeZmqFrames, DELIMITER, encodeZmqFrames, type MessageSigner } from '../../wire/zmq-codec.js';
 
@@ -19,46 +20,8 @@ export interface IncomingRequest {
   message: RawMessage;
 }
 
-interface Sendable {
-  send(frames: Buffer[]): Promise<void>;
-  readonly closed: boolean;
-}
-
-/** One send in flight per socket; a bounded queue behind it. */
-class SendQueue {
-  private readonly queue: Buffer[][] = [];
-  private sending = false;
-  private idleWaiters: (() => void)[] = [];
-
-  constructor(
-    private readonly socket: Sendable,
-    private readonly maxQueued = 100_000,
-  ) {}
-
-  push(frames: Buffer[]): void {
-    if (this.queue.length >= this.maxQueued) return; // the peer stopped reading; drop
-    this.queue.push(frames);
-    if (!this.sending) void this.pump();
-  }
-
-  /** Resolves when everything queued so far was handed to ZeroMQ. */
-  drained(): Promise<void> {
-    if (!this.sending && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  private async pump(): Promise<void> {
-    this.sending = true;
-    try {
-      while (this.queue.length > 0 && !this.socket.closed) await this.socket.send(this.queue.shift()!);
-    } catch {
-      this.queue.length = 0;
-    } finally {
-      this.sending = false;
-      for (const w of this.idleWaiters.splice(0)) w();
-    }
-  }
-}
+/** Messages queued per socket behind a peer that stopped reading; beyond, they are dropped. */
+const MAX_QUEUED = 100_000;
 
 export interface KernelServerSocketsOptions {
   info: ConnectionInfo;
@@ -78,10 +41,10 @@ export class KernelServerSockets {
     const router = (): Router => new Router({ linger: 1_000 });
     this.routers = { shell: router(), control: router(), stdin: router() };
     this.queues = {
-      shell: new SendQueue(this.routers.shell),
-      control: new SendQueue(this.routers.control),
-      stdin: new SendQueue(this.routers.stdin),
-      iopub: new SendQueue(this.iopub),
+      shell: new SendQueue(this.routers.shell, MAX_QUEUED),
+      control: new SendQueue(this.routers.control, MAX_QUEUED),
+      stdin: new SendQueue(this.routers.stdin, MAX_QUEUED),
+      iopub: new SendQueue(this.iopub, MAX_QUEUED),
     };
   }
 
