@@ -157,7 +157,7 @@ export class KernelManager {
     const spec = this.deps.kernelspecs.get(name);
     const userEnv = validateKernelEnv(request.env);
     const startTimeoutMs = launchTimeoutMs(userEnv, this.deps.config.kernelStartTimeoutMs);
-    this.launchers.for(spec);
+    this.launchers.for(spec); // throws (503) for a kernelspec whose launcher this gateway lacks
     for (const plugin of this.plugins) plugin.check?.(spec, userEnv);
     if (this.liveCount() >= this.deps.config.maxKernels) throw errors.maxKernels(this.deps.config.maxKernels);
 
