@@ -206,6 +206,7 @@ export class KernelManager {
     claims.labels(spec.name, 'hit').inc();
     this.register(kernel);
     kernel.noteClientActivity();
+    kernel.adoptUserEnv(userEnv);
     if (Object.keys(carried).length > 0 && spec.spec.language.toLowerCase() === 'python') {
       // The variables clients send by habit (KERNEL_USERNAME, ...) reach os.environ as if the
       // kernel had been started with them; silent, so no execution count or output is used up.
@@ -326,7 +327,8 @@ export class KernelManager {
 /**
  * Which of a request's KERNEL_* variables would make a pooled session differ from a cold one:
  * `changed` forces a cold start; `carried` (warmPoolIgnoredEnv) only matter inside the kernel.
- * KERNEL_LAUNCH_TIMEOUT is the gateway's own and never matters once a session is ready.
+ * KERNEL_LAUNCH_TIMEOUT is the gateway's own and never shapes a session that is already up (a
+ * cold kernel still sees it in its environment, so it is carried too).
  */
 export function splitPoolEnv(
   userEnv: Readonly<Record<string, string>>,
@@ -335,7 +337,10 @@ export function splitPoolEnv(
   const carried: Record<string, string> = {};
   const changed: string[] = [];
   for (const [key, value] of Object.entries(userEnv)) {
-    if (key === 'KERNEL_LAUNCH_TIMEOUT') continue;
+    if (key === 'KERNEL_LAUNCH_TIMEOUT') {
+      carried[key] = value;
+      continue;
+    }
     const shapesLaunch = key === 'KERNEL_WORKING_DIR' && config.mirrorWorkingDirs;
     if (!shapesLaunch && config.warmPoolIgnoredEnv.includes(key)) carried[key] = value;
     else changed.push(key);

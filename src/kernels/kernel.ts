@@ -76,7 +76,7 @@ const MAX_OFFLINE_SESSIONS = 16;
 export class Kernel extends EventEmitter<KernelEvents> {
   readonly id: string;
   readonly spec: Kernelspec;
-  readonly userEnv: Readonly<Record<string, string>>;
+  private userEnvValue: Readonly<Record<string, string>>;
   private stateValue: SessionState = 'starting';
   private lastActivityMs: number;
   private info: ConnectionInfo | undefined;
@@ -107,11 +107,24 @@ export class Kernel extends EventEmitter<KernelEvents> {
     super();
     this.id = options.id ?? randomUUID();
     this.spec = options.spec;
-    this.userEnv = Object.freeze({ ...options.userEnv });
+    this.userEnvValue = Object.freeze({ ...options.userEnv });
     this.now = deps.now ?? Date.now;
     this.lastActivityMs = this.now();
     this.log = deps.logger.child({ kernel_id: this.id, kernelspec: this.spec.name });
     this.ownSession = `sparkgate-${this.id}`;
+  }
+
+  /** The client's validated KERNEL_* variables, used by every (re)start of this session. */
+  get userEnv(): Readonly<Record<string, string>> {
+    return this.userEnvValue;
+  }
+
+  /**
+   * A pooled session handed to a request whose variables do not shape the launch: later restarts
+   * start with them, as a session started cold for that request would.
+   */
+  adoptUserEnv(env: Readonly<Record<string, string>>): void {
+    this.userEnvValue = Object.freeze({ ...this.userEnvValue, ...env });
   }
 
   get state(): SessionState {

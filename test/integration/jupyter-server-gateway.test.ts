@@ -34,7 +34,9 @@ function freePort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  tg = await startGateway();
+  // A warm pool: what Jupyter Server sends with every start (KERNEL_USERNAME, KERNEL_LAUNCH_TIMEOUT,
+  // KERNEL_WORKING_DIR) must not keep JupyterLab users from pooled sessions.
+  tg = await startGateway({ warmPool: 'plain-python=1' });
   rootDir = mkdtempSync(path.join(os.tmpdir(), 'sparkgate-jupyter-'));
   const port = await freePort();
   const jupyterToken = 'jupyter-test-token';
@@ -93,10 +95,13 @@ describe('Jupyter Server in gateway mode', () => {
   it('starts a kernel on sparkgate, executes through the proxied websocket, shuts down', async () => {
     const km = new KernelManager({ serverSettings: settings });
     await km.ready;
+    await waitFor(() => tg.gateway.kernels.warmPool.kernels().length === 1, 30_000, 'warm pool filled');
+    const pooled = tg.gateway.kernels.warmPool.kernels()[0]!.id;
     const kernel = await km.startNew({ name: 'plain-python' });
     await kernel.info;
-    // The kernel lives on sparkgate under the same id.
+    // The kernel lives on sparkgate under the same id, and came from the warm pool.
     expect(tg.gateway.kernels.find(kernel.id)).toBeDefined();
+    expect(kernel.id).toBe(pooled);
     const result = await execute(kernel, 'print("via jupyter server")\n1+1');
     expect(result.stdout).toBe('via jupyter server\n');
     expect(result.results[0]!['text/plain']).toBe('2');

@@ -131,6 +131,10 @@ describe('warm pool', () => {
     const out = await execute(kw, "import os; print(os.environ.get('KERNEL_USERNAME'))");
     expect(out.stdout.trim()).toBe('alice');
     expect(out.reply.content.execution_count).toBe(1); // the environment update was silent
+    // A restart launches with the request's variables, as a cold start for it would.
+    await kw.restart();
+    expect(tg.gateway.kernels.get(warm.id).userEnv).toEqual({ KERNEL_USERNAME: 'alice', KERNEL_LAUNCH_TIMEOUT: '40' });
+    expect((await execute(kw, "import os; print(os.environ.get('KERNEL_USERNAME'))")).stdout.trim()).toBe('alice');
     kw.dispose();
     await Promise.all([cold.id, warm.id].map((id) => api(tg, `/api/kernels/${id}`, { method: 'DELETE' })));
     await waitFor(() => ready() === 2, 60_000, 'pool refilled');

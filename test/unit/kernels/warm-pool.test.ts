@@ -36,7 +36,10 @@ describe('splitPoolEnv', () => {
   const config = { warmPoolIgnoredEnv: ['KERNEL_USERNAME', 'KERNEL_LAUNCH_TIMEOUT', 'KERNEL_WORKING_DIR'], mirrorWorkingDirs: false };
 
   it('carries habitual variables, and any other variable forces a cold start', () => {
-    expect(splitPoolEnv({ KERNEL_USERNAME: 'ann', KERNEL_LAUNCH_TIMEOUT: '40' }, config)).toEqual({ carried: { KERNEL_USERNAME: 'ann' }, changed: [] });
+    expect(splitPoolEnv({ KERNEL_USERNAME: 'ann', KERNEL_LAUNCH_TIMEOUT: '40' }, config)).toEqual({
+      carried: { KERNEL_USERNAME: 'ann', KERNEL_LAUNCH_TIMEOUT: '40' },
+      changed: [],
+    });
     expect(splitPoolEnv({ KERNEL_USERNAME: 'ann', KERNEL_DRIVER_MEMORY: '4g' }, config).changed).toEqual(['KERNEL_DRIVER_MEMORY']);
     expect(splitPoolEnv({}, config)).toEqual({ carried: {}, changed: [] });
   });
@@ -48,6 +51,9 @@ describe('splitPoolEnv', () => {
 
   it('honours an empty ignore list: only KERNEL_LAUNCH_TIMEOUT is the gateway\'s own', () => {
     const strict = { warmPoolIgnoredEnv: [], mirrorWorkingDirs: false };
-    expect(splitPoolEnv({ KERNEL_USERNAME: 'ann', KERNEL_LAUNCH_TIMEOUT: '40' }, strict)).toEqual({ carried: {}, changed: ['KERNEL_USERNAME'] });
+    expect(splitPoolEnv({ KERNEL_USERNAME: 'ann', KERNEL_LAUNCH_TIMEOUT: '40' }, strict)).toEqual({
+      carried: { KERNEL_LAUNCH_TIMEOUT: '40' },
+      changed: ['KERNEL_USERNAME'],
+    });
   });
 });
