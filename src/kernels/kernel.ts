@@ -329,12 +329,13 @@ export class Kernel extends EventEmitter<KernelEvents> {
   private onIopub(msg: RawMessage): void {
     this.iopubSeen = true;
     this.startWatch?.iopub();
-    this.lastActivityMs = this.now();
     const status = executionStateOf(msg);
-    // The busy/idle of the gateway's own requests (start probes) is not the user's kernel working.
-    if ((status === 'busy' || status === 'idle') && parentSession(msg) !== this.ownSession) {
-      this.apply({ type: 'status', executionState: status });
-    }
+    // The busy/idle of the gateway's own requests (start probes, a pooled session's env update)
+    // is not the user's kernel working: it neither moves the state nor counts as activity, and
+    // clients do not see it (JupyterLab would flicker busy/idle during every restart).
+    if (status !== undefined && parentSession(msg) === this.ownSession) return;
+    this.lastActivityMs = this.now();
+    if (status === 'busy' || status === 'idle') this.apply({ type: 'status', executionState: status });
     for (const client of this.clients) client.deliver(msg);
     if (this.offline.size > 0) {
       for (const buffer of this.offline.values()) {
@@ -395,7 +396,9 @@ export class Kernel extends EventEmitter<KernelEvents> {
   async restart(): Promise<void> {
     this.apply({ type: 'restart' });
     this.crashRestarts = 0;
-    this.broadcastStatus('restarting');
+    // No 'restarting' status here: Jupyter Server sends it only for restarts after a death (its
+    // KernelRestarter), and @jupyterlab/services answers it with a reconnect of its own, which
+    // would race the reconnect it does after a restart it asked for.
     await this.stopProcess(true);
     await this.endRun('restart');
     try {

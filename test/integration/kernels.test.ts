@@ -99,8 +99,21 @@ describe('kernels', () => {
     const kernel = await startKernel();
     await execute(kernel, 'x = 5');
     const pidBefore = tg.gateway.kernels.get(kernel.id).pid;
+    // As Jupyter Server: a restart the client asked for sends no 'restarting' status (that one
+    // means "died and auto-restarted", and makes @jupyterlab/services reconnect a second time).
+    // Nor the busy/idle of the gateway's own start probes: only statuses of clients' requests.
+    const serverStatuses: string[] = [];
+    const probeStatuses: string[] = [];
+    kernel.iopubMessage.connect((_, msg) => {
+      if (msg.header.msg_type !== 'status') return;
+      serverStatuses.push((msg.content as { execution_state: string }).execution_state);
+      const parentSession = (msg.parent_header as { session?: string }).session ?? '';
+      if (parentSession.startsWith('sparkgate-')) probeStatuses.push(parentSession);
+    });
     await kernel.restart();
     await waitFor(() => kernel.status === 'idle', 20_000, 'idle after restart');
+    expect(serverStatuses).not.toContain('restarting');
+    expect(probeStatuses).toEqual([]);
     expect(tg.gateway.kernels.get(kernel.id).pid).not.toBe(pidBefore);
     expect(alive(pidBefore)).toBe(false);
     const after = await execute(kernel, 'print("x" in globals())');
