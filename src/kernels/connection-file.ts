@@ -3,9 +3,10 @@
  * Spec: https://jupyter-client.readthedocs.io/en/latest/kernels.html#connection-files
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { z } from 'zod';
 
 export interface ConnectionInfo {
   transport: 'tcp';
@@ -73,6 +74,24 @@ export function writeConnectionFile(dir: string, kernelId: string, info: Connect
   const file = path.join(dir, `kernel-${kernelId}.json`);
   writeFileSync(file, JSON.stringify(info, null, 1), { mode: 0o600 });
   return file;
+}
+
+const connectionFileSchema = z.object({
+  transport: z.literal('tcp'),
+  ip: z.string().min(1),
+  shell_port: z.number().int(),
+  iopub_port: z.number().int(),
+  stdin_port: z.number().int(),
+  control_port: z.number().int(),
+  hb_port: z.number().int(),
+  key: z.string(),
+  signature_scheme: z.literal('hmac-sha256'),
+  kernel_name: z.string().default(''),
+});
+
+/** Read and check a connection file, as a kernel process does (kernel adapters); throws when invalid. */
+export function readConnectionFile(file: string): ConnectionInfo {
+  return connectionFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
 }
 
 export function removeFile(file: string | undefined): void {

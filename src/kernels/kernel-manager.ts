@@ -163,12 +163,13 @@ export class KernelManager {
 
     const startedAt = performance.now();
     const warm = await this.claimWarm(spec, userEnv);
-    if (warm) {
-      this.deps.metrics.kernelStartSeconds.labels(spec.name, 'ok').observe((performance.now() - startedAt) / 1000);
-      this.deps.logger.info({ kernel_id: warm.id, ms: Math.round(performance.now() - startedAt), warm: true }, 'kernel started');
-      return warm;
-    }
+    const kernel = warm ?? (await this.startCold(spec, userEnv, startTimeoutMs, startedAt));
+    this.deps.metrics.kernelStartSeconds.labels(spec.name, 'ok').observe((performance.now() - startedAt) / 1000);
+    this.deps.logger.info({ kernel_id: kernel.id, ms: Math.round(performance.now() - startedAt), warm: warm !== undefined }, 'kernel started');
+    return kernel;
+  }
 
+  private async startCold(spec: Kernelspec, userEnv: Record<string, string>, startTimeoutMs: number, startedAt: number): Promise<Kernel> {
     const kernel = this.createKernel(spec, userEnv, startTimeoutMs);
     this.register(kernel);
     try {
@@ -180,8 +181,6 @@ export class KernelManager {
       this.deps.logger.error({ kernel_id: kernel.id, err: (err as Error).message }, 'kernel failed to start');
       throw errors.kernelStartFailed(`Kernel ${spec.name} failed to start: ${(err as Error).message}`);
     }
-    this.deps.metrics.kernelStartSeconds.labels(spec.name, 'ok').observe((performance.now() - startedAt) / 1000);
-    this.deps.logger.info({ kernel_id: kernel.id, ms: Math.round(performance.now() - startedAt) }, 'kernel started');
     return kernel;
   }
 
@@ -191,7 +190,7 @@ export class KernelManager {
    */
   private async claimWarm(spec: Kernelspec, userEnv: Readonly<Record<string, string>>): Promise<Kernel | undefined> {
     if (!this.pool.serves(spec.name)) return undefined;
-    const { carried, changed } = splitPoolEnv(userEnv, this.deps.config);
+    const changed = launchChanges(userEnv, this.deps.config);
     const claims = this.deps.metrics.warmPoolClaims;
     if (changed.length > 0) {
       claims.labels(spec.name, 'changed').inc();
@@ -207,10 +206,10 @@ export class KernelManager {
     this.register(kernel);
     kernel.noteClientActivity();
     kernel.adoptUserEnv(userEnv);
-    if (Object.keys(carried).length > 0 && spec.spec.language.toLowerCase() === 'python') {
+    if (Object.keys(userEnv).length > 0 && spec.spec.language.toLowerCase() === 'python') {
       // The variables clients send by habit (KERNEL_USERNAME, ...) reach os.environ as if the
       // kernel had been started with them; silent, so no execution count or output is used up.
-      const code = `__import__('os').environ.update(${JSON.stringify(carried)})`;
+      const code = `__import__('os').environ.update(${JSON.stringify(userEnv)})`;
       const reply = await kernel.request('shell', 'execute_request', executeSilently(code), 5_000);
       if (!reply) this.deps.logger.warn({ kernel_id: kernel.id }, 'pooled kernel did not confirm its environment update');
     }
@@ -325,27 +324,19 @@ export class KernelManager {
 }
 
 /**
- * Which of a request's KERNEL_* variables would make a pooled session differ from a cold one:
- * `changed` forces a cold start; `carried` (warmPoolIgnoredEnv) only matter inside the kernel.
- * KERNEL_LAUNCH_TIMEOUT is the gateway's own and never shapes a session that is already up (a
- * cold kernel still sees it in its environment, so it is carried too).
+ * The request's KERNEL_* variables that shape a launch, so a pooled session (started with none)
+ * cannot serve it: all but warmPoolIgnoredEnv, which only matter inside the kernel, and
+ * KERNEL_LAUNCH_TIMEOUT, the gateway's own. KERNEL_WORKING_DIR counts when mirrorWorkingDirs is on.
  */
-export function splitPoolEnv(
+export function launchChanges(
   userEnv: Readonly<Record<string, string>>,
   config: Pick<GatewayConfig, 'warmPoolIgnoredEnv' | 'mirrorWorkingDirs'>,
-): { carried: Record<string, string>; changed: string[] } {
-  const carried: Record<string, string> = {};
-  const changed: string[] = [];
-  for (const [key, value] of Object.entries(userEnv)) {
-    if (key === 'KERNEL_LAUNCH_TIMEOUT') {
-      carried[key] = value;
-      continue;
-    }
-    const shapesLaunch = key === 'KERNEL_WORKING_DIR' && config.mirrorWorkingDirs;
-    if (!shapesLaunch && config.warmPoolIgnoredEnv.includes(key)) carried[key] = value;
-    else changed.push(key);
-  }
-  return { carried, changed };
+): string[] {
+  return Object.keys(userEnv).filter((key) => {
+    if (key === 'KERNEL_LAUNCH_TIMEOUT') return false;
+    if (key === 'KERNEL_WORKING_DIR' && config.mirrorWorkingDirs) return true;
+    return !config.warmPoolIgnoredEnv.includes(key);
+  });
 }
 
 function executeSilently(code: string): Record<string, unknown> {

@@ -320,7 +320,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
   }
 
   private onGatewayReply(msg: RawMessage): void {
-    const parentId = parentMsgId(msg);
+    const parentId = parentField(msg, 'msg_id');
     if (!parentId) return;
     if (this.startWatch?.reply(parentId)) return;
     this.pending.get(parentId)?.(msg);
@@ -333,7 +333,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     // The busy/idle of the gateway's own requests (start probes, a pooled session's env update)
     // is not the user's kernel working: it neither moves the state nor counts as activity, and
     // clients do not see it (JupyterLab would flicker busy/idle during every restart).
-    if (status !== undefined && parentSession(msg) === this.ownSession) return;
+    if (status !== undefined && parentField(msg, 'session') === this.ownSession) return;
     this.lastActivityMs = this.now();
     if (status === 'busy' || status === 'idle') this.apply({ type: 'status', executionState: status });
     for (const client of this.clients) client.deliver(msg);
@@ -376,18 +376,13 @@ export class Kernel extends EventEmitter<KernelEvents> {
     await this.endRun('crashed');
     if (this.stateValue !== 'restarting') return; // shut down meanwhile
     try {
-      await this.launch();
-      this.apply({ type: 'ready' });
+      await this.relaunch();
       this.log.warn({ attempt: this.crashRestarts }, 'kernel restarted after dying');
       this.emit('autorestart', 'ok');
     } catch (err) {
-      // Re-read: the state moved on while launch() awaited (a shutdown, most likely).
       const now = this.state;
-      if (now === 'terminating' || now === 'ended') return;
+      if (now === 'terminating' || now === 'ended') return; // shut down meanwhile
       this.log.error({ err: (err as Error).message }, 'kernel could not be restarted after dying');
-      this.apply({ type: 'start_failed' });
-      this.broadcastStatus('dead');
-      await this.endRun('start_failed');
       this.emit('autorestart', 'failed');
     }
   }
@@ -401,12 +396,24 @@ export class Kernel extends EventEmitter<KernelEvents> {
     // would race the reconnect it does after a restart it asked for.
     await this.stopProcess(true);
     await this.endRun('restart');
+    await this.relaunch();
+  }
+
+  /**
+   * A new run of a restarting kernel. If it cannot start, the kernel is dead (clients are told,
+   * unless a shutdown got there first) and the failed run's end work is done; the error is rethrown.
+   */
+  private async relaunch(): Promise<void> {
     try {
       await this.launch();
       this.apply({ type: 'ready' });
     } catch (err) {
-      this.apply({ type: 'start_failed' });
-      this.broadcastStatus('dead');
+      // Re-read: the state may have moved on while launch() awaited.
+      const now = this.state;
+      if (now !== 'terminating' && now !== 'ended') {
+        this.apply({ type: 'start_failed' });
+        this.broadcastStatus('dead');
+      }
       await this.endRun('start_failed');
       throw err;
     }
@@ -566,19 +573,11 @@ export function executionStateOf(msg: RawMessage): string | undefined {
   }
 }
 
-function parentSession(msg: RawMessage): string | undefined {
+/** A string field of a message's parent header (msg_id, session), parsed only when asked for. */
+export function parentField(msg: RawMessage, key: 'msg_id' | 'session'): string | undefined {
   try {
-    const parent = JSON.parse(msg.parentHeader.toString('utf8')) as { session?: unknown };
-    return typeof parent.session === 'string' ? parent.session : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function parentMsgId(msg: RawMessage): string | undefined {
-  try {
-    const parent = JSON.parse(msg.parentHeader.toString('utf8')) as { msg_id?: unknown };
-    return typeof parent.msg_id === 'string' ? parent.msg_id : undefined;
+    const value = (JSON.parse(msg.parentHeader.toString('utf8')) as Record<string, unknown>)[key];
+    return typeof value === 'string' ? value : undefined;
   } catch {
     return undefined;
   }

@@ -10,12 +10,10 @@
  * dead kernel). Its log goes to stderr.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
-import type { ConnectionInfo } from '../../kernels/connection-file.js';
+import { readConnectionFile, type ConnectionInfo } from '../../kernels/connection-file.js';
 import { MessageSigner } from '../../wire/zmq-codec.js';
 import { KernelServerSockets } from './kernel-server-sockets.js';
 import { replEnv, resolveReplCommand, type EngineKind } from './repl-command.js';
@@ -25,19 +23,6 @@ import { ReplProcess } from './repl-process.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const VERSION = '0.1.0';
-
-const connectionSchema = z.object({
-  transport: z.literal('tcp'),
-  ip: z.string().min(1),
-  shell_port: z.number().int(),
-  iopub_port: z.number().int(),
-  stdin_port: z.number().int(),
-  control_port: z.number().int(),
-  hb_port: z.number().int(),
-  key: z.string(),
-  signature_scheme: z.literal('hmac-sha256'),
-  kernel_name: z.string().default(''),
-});
 
 function log(level: string, message: string): void {
   process.stderr.write(`[sparkgate-scala ${level}] ${message.replace(/\s+$/, '')}\n`);
@@ -67,7 +52,7 @@ async function main(): Promise<void> {
 
   let info: ConnectionInfo;
   try {
-    info = connectionSchema.parse(JSON.parse(readFileSync(file, 'utf8'))) as ConnectionInfo;
+    info = readConnectionFile(file);
   } catch (err) {
     usage(`cannot read connection file ${file}: ${(err as Error).message}`);
   }

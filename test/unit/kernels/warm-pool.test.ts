@@ -1,7 +1,7 @@
 /** Warm pool policy that needs no kernel: settings parsing, the global bound, env matching. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config.js';
-import { splitPoolEnv } from '../../../src/kernels/kernel-manager.js';
+import { launchChanges } from '../../../src/kernels/kernel-manager.js';
 import { poolTargets } from '../../../src/kernels/warm-pool.js';
 
 describe('warmPool setting', () => {
@@ -32,28 +32,22 @@ describe('poolTargets', () => {
   });
 });
 
-describe('splitPoolEnv', () => {
+describe('launchChanges', () => {
   const config = { warmPoolIgnoredEnv: ['KERNEL_USERNAME', 'KERNEL_LAUNCH_TIMEOUT', 'KERNEL_WORKING_DIR'], mirrorWorkingDirs: false };
 
-  it('carries habitual variables, and any other variable forces a cold start', () => {
-    expect(splitPoolEnv({ KERNEL_USERNAME: 'ann', KERNEL_LAUNCH_TIMEOUT: '40' }, config)).toEqual({
-      carried: { KERNEL_USERNAME: 'ann', KERNEL_LAUNCH_TIMEOUT: '40' },
-      changed: [],
-    });
-    expect(splitPoolEnv({ KERNEL_USERNAME: 'ann', KERNEL_DRIVER_MEMORY: '4g' }, config).changed).toEqual(['KERNEL_DRIVER_MEMORY']);
-    expect(splitPoolEnv({}, config)).toEqual({ carried: {}, changed: [] });
+  it('lets habitual variables through, and any other variable forces a cold start', () => {
+    expect(launchChanges({ KERNEL_USERNAME: 'ann', KERNEL_LAUNCH_TIMEOUT: '40' }, config)).toEqual([]);
+    expect(launchChanges({ KERNEL_USERNAME: 'ann', KERNEL_DRIVER_MEMORY: '4g' }, config)).toEqual(['KERNEL_DRIVER_MEMORY']);
+    expect(launchChanges({}, config)).toEqual([]);
   });
 
   it('treats KERNEL_WORKING_DIR as part of the launch when working directories are mirrored', () => {
-    expect(splitPoolEnv({ KERNEL_WORKING_DIR: '/home/ann' }, config).changed).toEqual([]);
-    expect(splitPoolEnv({ KERNEL_WORKING_DIR: '/home/ann' }, { ...config, mirrorWorkingDirs: true }).changed).toEqual(['KERNEL_WORKING_DIR']);
+    expect(launchChanges({ KERNEL_WORKING_DIR: '/home/ann' }, config)).toEqual([]);
+    expect(launchChanges({ KERNEL_WORKING_DIR: '/home/ann' }, { ...config, mirrorWorkingDirs: true })).toEqual(['KERNEL_WORKING_DIR']);
   });
 
   it('honours an empty ignore list: only KERNEL_LAUNCH_TIMEOUT is the gateway\'s own', () => {
     const strict = { warmPoolIgnoredEnv: [], mirrorWorkingDirs: false };
-    expect(splitPoolEnv({ KERNEL_USERNAME: 'ann', KERNEL_LAUNCH_TIMEOUT: '40' }, strict)).toEqual({
-      carried: { KERNEL_LAUNCH_TIMEOUT: '40' },
-      changed: ['KERNEL_USERNAME'],
-    });
+    expect(launchChanges({ KERNEL_USERNAME: 'ann', KERNEL_LAUNCH_TIMEOUT: '40' }, strict)).toEqual(['KERNEL_USERNAME']);
   });
 });
