@@ -22,9 +22,20 @@ export class GatewayError extends Error {
   }
 }
 
+/**
+ * A client-supplied string made safe to put in a message: control characters replaced, cut to
+ * `max` characters. Ids and names that reach an error message come from URLs.
+ */
+export function printable(text: string, max = 64): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.slice(0, max).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+  return text.length > max ? `${clean}…` : clean;
+}
+
 /** Factories, one per reason, so call sites cannot drift in status or wording. */
 export const errors = {
   badRequest: (message: string) => new GatewayError(400, 'bad_request', message),
+  invalidJson: (message: string) => new GatewayError(400, 'invalid_json', message),
   invalidBody: (message: string) => new GatewayError(400, 'invalid_body', message),
   invalidEnv: (message: string) => new GatewayError(400, 'invalid_env', message),
   unauthorized: () =>
@@ -43,10 +54,10 @@ export const errors = {
   policyLimit: (setting: string, message: string) =>
     new GatewayError(403, 'policy_limit', `${message} (limit: ${setting})`),
   notFound: (message: string) => new GatewayError(404, 'not_found', message),
-  kernelNotFound: (id: string) => new GatewayError(404, 'kernel_not_found', `Kernel does not exist: ${id}`),
-  sessionNotFound: (id: string) => new GatewayError(404, 'session_not_found', `Session does not exist: ${id}`),
+  kernelNotFound: (id: string) => new GatewayError(404, 'kernel_not_found', `Kernel does not exist: ${printable(id)}`),
+  sessionNotFound: (id: string) => new GatewayError(404, 'session_not_found', `Session does not exist: ${printable(id)}`),
   kernelspecNotFound: (name: string) =>
-    new GatewayError(404, 'kernelspec_not_found', `No such kernelspec: ${JSON.stringify(name)}`),
+    new GatewayError(404, 'kernelspec_not_found', `No such kernelspec: ${JSON.stringify(printable(name))}`),
   conflict: (message: string) => new GatewayError(409, 'conflict', message),
   payloadTooLarge: (limitBytes: number) =>
     new GatewayError(413, 'payload_too_large', `Request body exceeds ${limitBytes} bytes (setting maxBodyBytes)`),
@@ -54,7 +65,7 @@ export const errors = {
   kernelNotReady: (message: string) => new GatewayError(409, 'kernel_not_ready', message),
   unavailable: (message: string) => new GatewayError(503, 'unavailable', message),
   internal: () => new GatewayError(500, 'internal_error', 'Internal server error; see the gateway log'),
-  terminalNotFound: (name: string) => new GatewayError(404, 'terminal_not_found', `Terminal does not exist: ${name}`),
+  terminalNotFound: (name: string) => new GatewayError(404, 'terminal_not_found', `Terminal does not exist: ${printable(name)}`),
   terminalExists: (name: string) =>
     new GatewayError(409, 'terminal_exists', `A terminal named ${JSON.stringify(name)} already exists; pick another name or omit it`),
   maxTerminals: (limit: number) =>

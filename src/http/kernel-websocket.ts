@@ -5,7 +5,8 @@
  * Like Jupyter Server: a second connection with the same `session_id` replaces the first
  * (a reconnecting browser tab), iopub produced while a session_id was away is replayed when it
  * comes back, and a keepalive ping runs every 30 s. A malformed message closes only its own
- * websocket (1007, with the reason), never the kernel or anyone else's connection.
+ * websocket (1007, with the reason), never the kernel or anyone else's connection; so does a
+ * bug that throws while handling one connection (1011, connection-guard.ts).
  */
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -13,6 +14,8 @@ import type { WebSocket } from 'ws';
 import type { Kernel, KernelClient } from '../kernels/kernel.js';
 import { parseHeader, type RawMessage } from '../wire/message.js';
 import { decodeWsMessage, encodeWsMessage, V1_PROTOCOL, type WsProtocol } from '../wire/ws-codec.js';
+import { connectionGuard } from './connection-guard.js';
+import { requireWebsocketUpgrade } from './protocol-errors.js';
 import { kernelIdParam } from './routes/kernels.js';
 import type { ServerDeps } from './server.js';
 
@@ -45,6 +48,7 @@ export function registerKernelWebsocket(app: FastifyInstance, deps: ServerDeps):
       // Runs before the upgrade: unknown kernels get a plain 404 with the usual error body.
       preValidation: async (req) => {
         const kernel = kernels.get(kernelIdParam(req.params.id));
+        requireWebsocketUpgrade(req);
         if (kernel.state === 'terminating' || kernel.state === 'ended') {
           throw Object.assign(new Error(`Kernel ${kernel.id} is shutting down`), { statusCode: 409, code: 'KERNEL_NOT_READY' });
         }
@@ -77,13 +81,17 @@ export function registerKernelWebsocket(app: FastifyInstance, deps: ServerDeps):
     // Messages that arrive in one turn of the event loop (a burst of iopub, a reply and its
     // status from two sockets) leave in one TCP write: the socket is corked until the check phase
     // that directly follows the poll phase, so nothing waits for a timer. ws has no cork of its own.
+    const guard = connectionGuard({
+      socket,
+      onFailure: (err, where) => log.error({ kernel_id: kernel.id, err: err.message, stack: err.stack, where }, 'kernel websocket handler failed; closing that connection'),
+    });
     const tcp = (socket as unknown as { _socket?: Socket })._socket;
     let corked = false;
     const uncork = (): void => {
       corked = false;
       tcp?.uncork();
     };
-    const send = (msg: RawMessage): void => {
+    const send = guard('deliver', (msg: RawMessage): void => {
       if (socket.readyState !== socket.OPEN) return;
       if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
         log.warn({ buffered: socket.bufferedAmount }, 'client too slow; closing its websocket');
@@ -98,7 +106,7 @@ export function registerKernelWebsocket(app: FastifyInstance, deps: ServerDeps):
       }
       socket.send(data, { binary });
       count('out', msg.channel);
-    };
+    });
 
     const client: KernelClient = {
       sessionKey,
@@ -125,7 +133,7 @@ export function registerKernelWebsocket(app: FastifyInstance, deps: ServerDeps):
       socket.close(1007, `invalid message: ${reason}`.slice(0, 120));
     };
 
-    socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    socket.on('message', guard('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       const decoded = decodeWsMessage(buf, isBinary, protocol);
       if (!decoded.ok) return reject(decoded.error);
@@ -136,7 +144,7 @@ export function registerKernelWebsocket(app: FastifyInstance, deps: ServerDeps):
       kernel.noteClientActivity();
       count('in', msg.channel);
       channels.send(msg);
-    });
+    }));
 
     const ping = setInterval(() => socket.ping(), PING_INTERVAL_MS);
     ping.unref();

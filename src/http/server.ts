@@ -5,7 +5,8 @@
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { GatewayConfig } from '../config.js';
-import { errors, GatewayError, isGatewayError } from '../errors.js';
+import { errors, isGatewayError, printable, type GatewayError } from '../errors.js';
+import { parseJsonBounded } from '../wire/json-scan.js';
 import type { KernelManager } from '../kernels/kernel-manager.js';
 import type { KernelspecStore } from '../kernels/kernelspec-store.js';
 import { scrubUrl, type Logger } from '../logger.js';
@@ -13,6 +14,7 @@ import type { GatewayMetrics } from '../metrics.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import { selectProtocol } from '../wire/ws-codec.js';
 import { TokenAuth } from './auth.js';
+import { clientErrorHandler, frameworkErrors } from './protocol-errors.js';
 import { registerKernelRoutes } from './routes/kernels.js';
 import { registerKernelspecRoutes } from './routes/kernelspecs.js';
 import { registerOpsRoutes } from './routes/ops.js';
@@ -54,7 +56,19 @@ const UI_PATH = /^\/api\/sparkgate\/sessions\/[0-9a-f-]{36}\/ui(\/|$)/;
 function uiCookieToken(path: string, cookie: string | undefined): string | undefined {
   if (!cookie || !UI_PATH.test(path)) return undefined;
   const match = /(?:^|;\s*)sparkgate-ui-token=([^;]*)/.exec(cookie);
-  return match ? decodeURIComponent(match[1]!) : undefined;
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return undefined; // not percent-encoding we wrote: no token
+  }
+}
+
+/** Request bodies are small objects (`{name, env}`, a session model): nothing real nests deeper. */
+const MAX_BODY_DEPTH = 32;
+
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
 export type RouteRegistrar = (app: FastifyInstance, deps: ServerDeps) => void;
@@ -71,19 +85,23 @@ export async function buildServer(deps: ServerDeps, extraRoutes: readonly RouteR
     return503OnClosing: true,
     // Gateway stop must not wait on idle keep-alive sockets or a client that never hangs up.
     forceCloseConnections: true,
+    // Requests refused before routing still get the one error shape (protocol-errors.ts).
+    clientErrorHandler,
+    frameworkErrors,
+    // Node answers an HTTP/1.1 request without Host with a bare 400 of its own; the gateway
+    // serves no virtual hosts, so such a request is simply routed (and gets our error shape).
+    http: { requireHostHeader: false },
   });
 
   // Bodies are JSON whatever the content type says (tornado clients send none); an empty body
   // is "no body", which JupyterLab sends for interrupt/restart.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = (body as string).trim();
-    if (text.length === 0) return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new GatewayError(400, 'invalid_json', 'Request body is not valid JSON'), undefined);
-    }
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
+    const bytes = body as Buffer;
+    if (bytes.every(isJsonSpace)) return done(null, undefined);
+    const parsed = parseJsonBounded(bytes, { maxDepth: MAX_BODY_DEPTH, maxBytes: deps.config.maxBodyBytes });
+    if (parsed.ok) return done(null, parsed.value);
+    done(errors.invalidJson(`Request body is not valid JSON (${parsed.error}); send a JSON object`), undefined);
   });
 
   const auth = new TokenAuth(deps.token);
@@ -113,11 +131,14 @@ export async function buildServer(deps: ServerDeps, extraRoutes: readonly RouteR
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.status(413).send(errors.payloadTooLarge(deps.config.maxBodyBytes).toJSON());
     }
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.status(415).send({ message: 'The Content-Type header is not a valid media type; send application/json, or no Content-Type', reason: 'unsupported_media_type' });
+    }
     const reason = (err.code ?? 'bad_request').replace(/^FST_ERR_/, '').toLowerCase();
     return reply.status(status).send({ message: err.message, reason });
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.status(404).send({ message: `No route for ${req.method} ${scrubUrl(req.url).split('?')[0]}`, reason: 'not_found' });
+    reply.status(404).send({ message: `No route for ${req.method.slice(0, 16)} ${printable(scrubUrl(req.url).split('?')[0]!, 200)}`, reason: 'not_found' });
   });
 
   await app.register(websocket, {

@@ -35,8 +35,17 @@ async function receiveLoop(
   try {
     for await (const frames of socket) {
       const decoded = decodeZmqFrames(frames, channel, signer);
-      if (decoded.ok) onMessage(decoded.message);
-      else onError(channel, decoded.error);
+      if (!decoded.ok) {
+        onError(channel, decoded.error);
+        continue;
+      }
+      // A handler that throws on one message must not end the loop: the kernel's output would
+      // silently stop for every client. Its own connection is closed by its guard.
+      try {
+        onMessage(decoded.message);
+      } catch (err) {
+        onError(channel, `message handler failed: ${(err as Error).message}`);
+      }
     }
   } catch {
     /* socket closed */

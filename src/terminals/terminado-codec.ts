@@ -19,6 +19,7 @@
  * Pure: no I/O, no clock. Decoding never throws; it says whether a bad frame is a protocol
  * violation (the connection is closed) or a frame to ignore (logged).
  */
+import { parseJsonBounded } from '../wire/json-scan.js';
 
 /** Terminal sizes outside this range are clamped (a 0 or 10^9 row pty helps nobody). */
 export const MIN_TERMINAL_SIZE = 1;
@@ -46,14 +47,17 @@ export function clampSize(n: number): number {
   return Math.min(MAX_TERMINAL_SIZE, Math.max(MIN_TERMINAL_SIZE, n));
 }
 
+/**
+ * Terminado frames are flat arrays (`["stdin", text]`, `["set_size", rows, cols]`); a few levels
+ * leave room for newer verbs. The size bound is the websocket's own (maxWsMessageBytes).
+ */
+const FRAME_JSON_LIMITS = { maxDepth: 8, maxBytes: Number.MAX_SAFE_INTEGER };
+
 export function decodeClientFrame(data: string | Buffer, isBinary = false): DecodeResult {
   if (isBinary) return fail(true, 'binary frame; terminado frames are JSON text');
-  let value: unknown;
-  try {
-    value = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
-  } catch {
-    return fail(true, 'frame is not JSON');
-  }
+  const parsed = parseJsonBounded(data, FRAME_JSON_LIMITS);
+  if (!parsed.ok) return fail(true, `frame is not JSON terminado accepts (${parsed.error})`);
+  const value = parsed.value;
   if (!Array.isArray(value)) return fail(true, 'frame is not a JSON array');
   const [verb, a, b] = value as unknown[];
   if (typeof verb !== 'string') return fail(true, 'frame has no verb (first element must be a string)');

@@ -14,6 +14,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
+import { connectionGuard } from '../http/connection-guard.js';
 import { decodeClientFrame } from './terminado-codec.js';
 import type { Terminal, TerminalClient } from './terminal.js';
 
@@ -46,14 +47,18 @@ function closeSocket(socket: WebSocket, code: number, reason: string): void {
 
 export function bridgeTerminalSocket(socket: WebSocket, terminal: Terminal, options: TerminalSocketOptions): { closed: Promise<void> } {
   const { log } = options;
+  const guard = connectionGuard({
+    socket,
+    onFailure: (err, where) => log.error({ terminal: terminal.name, err: err.message, stack: err.stack, where }, 'terminal websocket handler failed; closing that connection'),
+  });
   const client: TerminalClient = {
     get bufferedBytes() {
       return socket.bufferedAmount;
     },
-    send(frame, onFlushed) {
+    send: guard('output', (frame: string, onFlushed: () => void) => {
       if (socket.readyState !== socket.OPEN) return onFlushed();
       socket.send(frame, () => onFlushed());
-    },
+    }),
     close: (code, reason) => closeSocket(socket, code, reason),
   };
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
@@ -89,7 +94,7 @@ export function bridgeTerminalSocket(socket: WebSocket, terminal: Terminal, opti
     }, BACKLOG_CHECK_MS);
   };
 
-  socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+  socket.on('message', guard('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
     const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     if (buf.length > options.maxStdinFrameBytes) {
       return reject(1009, `frame of ${buf.length} bytes is over the ${options.maxStdinFrameBytes} byte limit`);
@@ -114,7 +119,7 @@ export function bridgeTerminalSocket(socket: WebSocket, terminal: Terminal, opti
         return never;
       }
     }
-  });
+  }));
 
   const ping = setInterval(() => socket.ping(), PING_INTERVAL_MS);
   ping.unref();

@@ -5,6 +5,8 @@
  *
  * Spec: https://jupyter-client.readthedocs.io/en/latest/messaging.html (wire protocol 5.3)
  */
+import { parseJsonBounded } from './json-scan.js';
+
 export const CHANNELS = ['shell', 'control', 'stdin', 'iopub'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
@@ -65,14 +67,15 @@ export const PROTOCOL_VERSION = '5.3';
 
 /** Parse a header's bytes; returns undefined when they are not a valid header. */
 export function parseHeader(bytes: Buffer): MessageHeader | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  return isMessageHeader(value) ? value : undefined;
+  const parsed = parseJsonBounded(bytes, HEADER_JSON_LIMITS);
+  return parsed.ok && isMessageHeader(parsed.value) ? parsed.value : undefined;
 }
+
+/**
+ * A header is a flat dict of short strings; these bounds are far above any real one and keep a
+ * hostile header from costing more than a scan (json-scan.ts).
+ */
+const HEADER_JSON_LIMITS = { maxDepth: 16, maxBytes: 64 * 1024 };
 
 export interface NewMessageOptions {
   channel: Channel;

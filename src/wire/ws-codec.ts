@@ -11,7 +11,9 @@
  *   (the last offset is the end of the data), which maps one to one onto the ZeroMQ frames, so
  *   the gateway forwards the JSON parts' bytes without parsing them.
  */
-import { isChannel, type RawMessage } from './message.js';
+import { isUtf8 } from 'node:buffer';
+import { splitJsonObject } from './json-scan.js';
+import { EMPTY_DICT, isChannel, type RawMessage } from './message.js';
 
 export const V1_PROTOCOL = 'v1.kernel.websocket.jupyter.org';
 export type WsProtocol = 'legacy' | 'v1';
@@ -28,7 +30,7 @@ export function decodeWsMessage(data: Buffer, isBinary: boolean, protocol: WsPro
   if (protocol === 'v1') {
     return isBinary ? decodeV1(data) : { ok: false, error: 'the v1 protocol takes binary frames only' };
   }
-  return isBinary ? decodeLegacyBinary(data) : decodeLegacyJson(data.toString('utf8'), []);
+  return isBinary ? decodeLegacyBinary(data) : decodeLegacyJson(data, []);
 }
 
 export function encodeWsMessage(msg: RawMessage, protocol: WsProtocol): { data: Buffer | string; binary: boolean } {
@@ -94,35 +96,43 @@ export function encodeV1(msg: RawMessage): Buffer {
 // ---- legacy JSON ----
 
 function emptyAsDict(bytes: Buffer): Buffer {
-  return bytes.length === 0 ? Buffer.from('{}') : bytes;
+  return bytes.length === 0 ? EMPTY_DICT : bytes;
 }
 
-function decodeLegacyJson(text: string, buffers: Buffer[]): WsDecodeResult {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, error: 'message is not valid JSON' };
+const NULL = Buffer.from('null');
+
+/**
+ * Nesting allowed in a legacy message (the message object itself is level 1). Python's json, and
+ * so Jupyter Server and ipykernel, give up near 1,000 levels; a deeper message could only be
+ * dropped by the kernel without a reply, so the client is told at once instead.
+ */
+export const MAX_LEGACY_DEPTH = 1_000;
+
+/**
+ * A legacy message, split into its parts' bytes without parsing them: the whole text is
+ * validated as JSON (iteratively, json-scan.ts) and only the short `channel` string is decoded.
+ */
+function decodeLegacyJson(json: Buffer, buffers: Buffer[]): WsDecodeResult {
+  if (!isUtf8(json)) return { ok: false, error: 'message is not valid UTF-8' };
+  const split = splitJsonObject(json, MAX_LEGACY_DEPTH);
+  if (!split.ok) return { ok: false, error: `message is not valid JSON: ${split.error}` };
+  const { members } = split;
+  const channelBytes = members.get('channel');
+  const channel = channelBytes && channelBytes.length <= 64 && channelBytes[0] === 0x22 ? (JSON.parse(channelBytes.toString('utf8')) as string) : undefined;
+  if (!isChannel(channel)) {
+    return { ok: false, error: `unknown channel ${channelBytes ? channelBytes.toString('utf8', 0, 32) : '(none)'}` };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, error: 'message must be a JSON object' };
-  }
-  const msg = value as Record<string, unknown>;
-  if (!isChannel(msg['channel'])) {
-    return { ok: false, error: `unknown channel ${JSON.stringify(String(msg['channel']).slice(0, 32))}` };
-  }
-  if (typeof msg['header'] !== 'object' || msg['header'] === null) {
-    return { ok: false, error: 'message has no header object' };
-  }
-  const dict = (v: unknown): Buffer => Buffer.from(JSON.stringify(v ?? {}));
+  const header = members.get('header');
+  if (!header || header[0] !== 0x7b) return { ok: false, error: 'message has no header object' };
+  const dict = (v: Buffer | undefined): Buffer => (v === undefined || v.equals(NULL) ? EMPTY_DICT : v);
   return {
     ok: true,
     message: {
-      channel: msg['channel'],
-      header: dict(msg['header']),
-      parentHeader: dict(msg['parent_header']),
-      metadata: dict(msg['metadata']),
-      content: dict(msg['content']),
+      channel,
+      header,
+      parentHeader: dict(members.get('parent_header')),
+      metadata: dict(members.get('metadata')),
+      content: dict(members.get('content')),
       buffers,
     },
   };
@@ -144,7 +154,7 @@ function decodeLegacyBinary(data: Buffer): WsDecodeResult {
   const slice = (i: number): Buffer => data.subarray(offsets[i]!, offsets[i + 1] ?? data.length);
   const buffers: Buffer[] = [];
   for (let i = 1; i < nbufs; i++) buffers.push(slice(i));
-  return decodeLegacyJson(slice(0).toString('utf8'), buffers);
+  return decodeLegacyJson(slice(0), buffers);
 }
 
 const HEADER_ID = /^\{\s*"msg_id"\s*:\s*"([^"\\]*)"\s*,\s*"msg_type"\s*:\s*"([^"\\]*)"\s*[,}]/;

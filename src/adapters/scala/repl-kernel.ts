@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { parseJsonBounded } from '../../wire/json-scan.js';
 import { newMessage, parseHeader, PROTOCOL_VERSION, type MessageHeader, type RawMessage } from '../../wire/message.js';
 import type { IncomingRequest, KernelServerSockets } from './kernel-server-sockets.js';
 import type { ReplEngine } from './repl-engine.js';
@@ -75,12 +76,9 @@ export class ReplKernel {
   onRequest(req: IncomingRequest): void {
     const header = parseHeader(req.message.header);
     if (!header) return;
-    let content: unknown;
-    try {
-      content = JSON.parse(req.message.content.toString('utf8'));
-    } catch {
-      content = {};
-    }
+    // Request contents are small dicts of strings and flags; a hostile one costs a scan only.
+    const parsed = parseJsonBounded(req.message.content, { maxDepth: 64, maxBytes: Number.MAX_SAFE_INTEGER });
+    const content: unknown = parsed.ok ? parsed.value : {};
     if (req.channel === 'control') {
       void this.serve(req, header, content);
       return;

@@ -70,9 +70,13 @@ export function registerSparkSessionRoutes(spark: SparkSessionPlugin, executors:
       });
     };
 
-    app.get<{ Params: { id: string } }>('/api/sparkgate/sessions/:id/ui', async (req, reply) =>
-      reply.redirect(`/api/sparkgate/sessions/${req.params.id}/ui/${req.url.includes('?') ? `?${req.url.split('?')[1]}` : ''}`),
-    );
+    // The id is validated before it reaches the Location header (a raw one could hold
+    // characters no header may carry).
+    app.get<{ Params: { id: string } }>('/api/sparkgate/sessions/:id/ui', async (req, reply) => {
+      const { kernel } = sessionOf(req.params.id);
+      const query = req.url.includes('?') ? `?${new URLSearchParams(req.url.split('?')[1]).toString()}` : '';
+      return reply.redirect(`/api/sparkgate/sessions/${kernel.id}/ui/${query === '?' ? '' : query}`);
+    });
     app.get<{ Params: { id: string; '*': string } }>('/api/sparkgate/sessions/:id/ui/*', proxy);
   };
 }

@@ -9,6 +9,7 @@ import { errors } from '../../errors.js';
 import { bridgeTerminalSocket } from '../../terminals/terminal-socket.js';
 import type { TerminalManager } from '../../terminals/terminal-manager.js';
 import { createTerminalBodySchema, terminalModelSchema, terminalNameSchema } from '../../terminals/terminal-models.js';
+import { requireWebsocketUpgrade } from '../protocol-errors.js';
 import type { ServerDeps } from '../server.js';
 import { parseBody } from './kernels.js';
 
@@ -47,6 +48,7 @@ export function registerTerminalRoutes(app: FastifyInstance, deps: ServerDeps, t
       preValidation: async (req) => {
         const terminal = terminals.get(terminalNameParam(req.params.name));
         if (terminal.state !== 'running') throw errors.terminalNotFound(terminal.name);
+        requireWebsocketUpgrade(req);
       },
     },
     (socket, req) => {

@@ -133,3 +133,41 @@ describe('headerIds', () => {
     expect(headerIds('not json')).toEqual({ msgId: '', msgType: '' });
   });
 });
+
+describe('legacy JSON from hostile clients', () => {
+  const legacy = (text: string | Buffer) => decodeWsMessage(Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8'), false, 'legacy');
+  const header = '{"msg_id":"m1","msg_type":"execute_request","session":"s","username":"u","version":"5.3","date":""}';
+
+  it('forwards content nested 900 levels deep byte for byte, without parsing it', () => {
+    const content = '{"x":' + '['.repeat(900) + ']'.repeat(900) + '}';
+    const decoded = legacy(`{"channel":"shell","header":${header},"parent_header":{},"metadata":{},"content":${content}}`);
+    expect(decoded.ok && decoded.message.content.toString()).toBe(content);
+    expect(decoded.ok && decoded.message.header.toString()).toBe(header);
+  });
+
+  it('refuses nesting past MAX_LEGACY_DEPTH (10,000 levels: the frame that once killed the gateway) with a reason', () => {
+    const content = '['.repeat(10_000) + ']'.repeat(10_000);
+    const decoded = legacy(`{"channel":"shell","header":${header},"content":${content}}`);
+    expect(decoded).toEqual({ ok: false, error: expect.stringMatching(/nested deeper than 1000 levels/) });
+  });
+
+  it('refuses invalid UTF-8, a missing or non-object header, an unknown channel, trailing garbage', () => {
+    expect(legacy(Buffer.concat([Buffer.from(`{"channel":"shell","header":${header},"content":{"code":"`), Buffer.from([0xc3, 0x28]), Buffer.from('"}}')])).ok).toBe(false);
+    expect(legacy('{"channel":"shell","content":{}}')).toEqual({ ok: false, error: 'message has no header object' });
+    expect(legacy('{"channel":"shell","header":"x"}')).toEqual({ ok: false, error: 'message has no header object' });
+    expect(legacy(`{"channel":"nope","header":${header}}`).ok).toBe(false);
+    expect(legacy(`{"channel":7,"header":${header}}`).ok).toBe(false);
+    expect(legacy(`{"channel":"shell","header":${header}} {}`).ok).toBe(false);
+    expect(legacy(`["shell"]`)).toEqual({ ok: false, error: expect.stringMatching(/must be a JSON object/) });
+  });
+
+  it('reads null or missing parts as {}, and the last of duplicate keys, as JSON.parse would', () => {
+    const decoded = legacy(`{"channel":"iopub","channel":"shell","header":${header},"parent_header":null,"content":{"a":1},"content":{"b":2}}`);
+    expect(decoded.ok).toBe(true);
+    if (!decoded.ok) return;
+    expect(decoded.message.channel).toBe('shell');
+    expect(decoded.message.parentHeader.toString()).toBe('{}');
+    expect(decoded.message.metadata.toString()).toBe('{}');
+    expect(decoded.message.content.toString()).toBe('{"b":2}');
+  });
+});
