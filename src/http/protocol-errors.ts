@@ -6,7 +6,7 @@
  * could be megabytes long or carry control characters.
  */
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, GatewayError } from '../errors.js';
 
 /** Parser errors from Node's HTTP server ('clientError'), by llhttp / Node code. */
@@ -53,4 +53,30 @@ export function requireWebsocketUpgrade(req: FastifyRequest): void {
   if (!req.ws) {
     throw new GatewayError(400, 'websocket_required', 'This is a websocket endpoint: connect with "Upgrade: websocket"');
   }
+}
+
+/** RFC 6455 §4.2.1: a 16-byte nonce in base64, and version 13. */
+const WS_KEY = /^[A-Za-z0-9+/]{22}==$/;
+
+/**
+ * Upgrade requests are routed like any other (@fastify/websocket), but a handshake that `ws`
+ * refuses, or an upgrade aimed at a plain route, would be answered by `ws` itself with a bare
+ * text 400. Checked here first, so they get the one error shape. Call before any route is added:
+ * it learns the websocket routes from fastify's onRoute hook.
+ */
+export function registerUpgradeChecks(app: FastifyInstance): void {
+  const websocketRoutes = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    if (route.websocket || route.wsHandler) websocketRoutes.add(route.url);
+  });
+  app.addHook('preValidation', async (req) => {
+    if (!req.ws) return;
+    if (!websocketRoutes.has(req.routeOptions.url ?? '')) {
+      throw new GatewayError(400, 'websocket_not_supported', 'This route does not accept websocket upgrades');
+    }
+    const key = req.headers['sec-websocket-key'];
+    if (req.headers['sec-websocket-version'] !== '13' || typeof key !== 'string' || !WS_KEY.test(key.trim())) {
+      throw new GatewayError(400, 'bad_websocket_handshake', 'Invalid websocket handshake: need Sec-WebSocket-Version: 13 and a base64 Sec-WebSocket-Key (RFC 6455)');
+    }
+  });
 }

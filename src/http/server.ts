@@ -14,7 +14,7 @@ import type { GatewayMetrics } from '../metrics.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import { selectProtocol } from '../wire/ws-codec.js';
 import { TokenAuth } from './auth.js';
-import { clientErrorHandler, frameworkErrors } from './protocol-errors.js';
+import { clientErrorHandler, frameworkErrors, registerUpgradeChecks } from './protocol-errors.js';
 import { registerKernelRoutes } from './routes/kernels.js';
 import { registerKernelspecRoutes } from './routes/kernelspecs.js';
 import { registerOpsRoutes } from './routes/ops.js';
@@ -141,6 +141,7 @@ export async function buildServer(deps: ServerDeps, extraRoutes: readonly RouteR
     reply.status(404).send({ message: `No route for ${req.method.slice(0, 16)} ${printable(scrubUrl(req.url).split('?')[0]!, 200)}`, reason: 'not_found' });
   });
 
+  registerUpgradeChecks(app);
   await app.register(websocket, {
     options: {
       maxPayload: deps.config.maxWsMessageBytes,

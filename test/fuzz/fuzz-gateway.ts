@@ -21,7 +21,7 @@ export interface FuzzGateway {
 }
 
 export async function startFuzzGateway(overrides: Record<string, unknown> = {}): Promise<FuzzGateway> {
-  const tg = await startTerminalGateway({ maxTerminals: 4 }, { maxKernels: 4, maxWsMessageBytes: 1024 * 1024, maxBodyBytes: 64 * 1024, ...overrides });
+  const tg = await startTerminalGateway({}, { maxTerminals: 4, maxKernels: 4, maxWsMessageBytes: 1024 * 1024, maxBodyBytes: 64 * 1024, ...overrides });
   const manager = new KernelManager({ serverSettings: tg.settings });
   const bystander = await manager.startNew({ name: 'python3' });
   await execute(bystander, 'x = 40');

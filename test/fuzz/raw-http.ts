@@ -72,7 +72,12 @@ export function rawRequest(port: number, request: Buffer, options: RawRequestOpt
         socket.write(request);
       }
     });
-    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      // A complete answer with a Content-Length needs no wait for the server to hang up.
+      const res = parse(Buffer.concat(chunks));
+      if (res && res.headers['content-length'] !== undefined && Buffer.byteLength(res.body) >= Number(res.headers['content-length'])) done();
+    });
     socket.on('end', done);
     socket.on('close', done);
     socket.on('error', done);

@@ -13,6 +13,7 @@ let sparkId: string;
 let plainId: string;
 let ui: http.Server | undefined;
 const seen: string[] = [];
+const seenHeaders: http.IncomingHttpHeaders[] = [];
 
 beforeAll(async () => {
   tg = await startGateway({ spark: { driverPortRange: '42000-42002', blockManagerPortRange: '42100-42102', uiPortRange: '42200-42202' } });
@@ -36,6 +37,7 @@ describe('Spark UI proxy', () => {
     const port = tg.gateway.spark.session(sparkId)!.ports.uiPort;
     ui = http.createServer((req, res) => {
       seen.push(req.url!);
+      seenHeaders.push(req.headers);
       res.setHeader('content-type', 'text/html');
       res.end(`<a href="/api/sparkgate/sessions/${sparkId}/ui/stages/">stages</a> at ${req.url}`);
     });
@@ -73,5 +75,39 @@ describe('Spark UI proxy', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual([]);
     expect((await api(tg, '/api/sparkgate/sessions/00000000-0000-4000-8000-000000000000/executors')).status).toBe(404);
+  });
+
+  it('never lets the gateway token reach the UI: not from a token-only query, the Authorization header or the UI cookie', async () => {
+    seen.length = 0;
+    seenHeaders.length = 0;
+    // ?token= alone: once the token is stripped the query is empty, and the proxy library would
+    // fall back to the client's own query (token included) unless told otherwise.
+    const first = await fetch(`${tg.url}/api/sparkgate/sessions/${sparkId}/ui/jobs/?token=${tg.token}`);
+    expect(first.status).toBe(200);
+    const cookie = first.headers.get('set-cookie')!.split(';')[0]!;
+    await fetch(`${tg.url}/api/sparkgate/sessions/${sparkId}/ui/stages/`, { headers: { cookie: `theme=dark; ${cookie}` } });
+    await api(tg, `/api/sparkgate/sessions/${sparkId}/ui/executors/`);
+    expect(seen).toEqual(['/jobs/', '/stages/', '/executors/']);
+    for (const headers of seenHeaders) {
+      expect(JSON.stringify(headers)).not.toContain(tg.token);
+      expect(headers.authorization).toBeUndefined();
+    }
+    expect(seenHeaders[1]!.cookie).toBe('theme=dark');
+  });
+
+  it('validates the id before the redirect, and refuses undecodable or ".." UI paths', async () => {
+    for (const bad of ['%01%02', '%C3%BF', 'x%0d%0aSet-Cookie:%20a=b']) {
+      const res = await api(tg, `/api/sparkgate/sessions/${bad}/ui`, { redirect: 'manual' });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ message: expect.any(String), reason: 'kernel_not_found' });
+    }
+    const redirect = await api(tg, `/api/sparkgate/sessions/${sparkId}/ui?x=1`, { redirect: 'manual' });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get('location')).toBe(`/api/sparkgate/sessions/${sparkId}/ui/?x=1`);
+    for (const path of ['..%2f..%2fapi%2fkernels', '%ff', 'a/%2e%2e%2fb']) {
+      const res = await api(tg, `/api/sparkgate/sessions/${sparkId}/ui/${path}`);
+      expect(res.status).toBe(400);
+      expect((await res.json()).reason).toBe('bad_url');
+    }
   });
 });

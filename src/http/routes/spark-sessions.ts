@@ -12,7 +12,7 @@
  */
 import replyFrom from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { errors } from '../../errors.js';
+import { errors, GatewayError } from '../../errors.js';
 import type { SparkSessionPlugin } from '../../spark/spark-session-plugin.js';
 import type { ServerDeps } from '../server.js';
 import { kernelIdParam } from './kernels.js';
@@ -47,23 +47,35 @@ export function registerSparkSessionRoutes(spark: SparkSessionPlugin, executors:
 
     void app.register(replyFrom, { undici: { connections: 8, pipelining: 1 }, disableRequestLogging: true });
 
-    const proxy = async (req: { params: { id: string; '*'?: string }; url: string; query: unknown }, reply: FastifyReply) => {
+    const proxy = async (req: { params: { id: string }; url: string }, reply: FastifyReply) => {
       const { kernel, info } = sessionOf(req.params.id);
       if (!info) {
         throw errors.notFound(
           kernel.spec.sparkgate.spark ? `Session ${kernel.id} has no running Spark driver` : `Session ${kernel.id} is not a Spark session`,
         );
       }
-      const token = new URLSearchParams(req.url.split('?')[1] ?? '').get('token');
+      const { path, query, token } = upstreamTarget(req.url);
       if (token) {
         reply.header(
           'set-cookie',
           `${UI_COOKIE}=${encodeURIComponent(token)}; Path=/api/sparkgate/sessions/${kernel.id}/ui; HttpOnly; SameSite=Strict`,
         );
       }
-      const rest = req.params['*'] ?? '';
-      const query = req.url.includes('?') ? `?${stripToken(req.url.split('?')[1]!)}` : '';
-      return reply.from(`http://127.0.0.1:${info.ports.uiPort}/${rest}${query === '?' ? '' : query}`, {
+      return reply.from(`http://127.0.0.1:${info.ports.uiPort}/${path}`, {
+        // Always ours: with an empty query reply-from would fall back to the client's, token and all.
+        queryString: () => query,
+        // The UI is user code (notebook code owns the driver): it never sees the gateway's
+        // credentials, and an Upgrade it cannot serve is not passed on.
+        rewriteRequestHeaders: (_req, headers) => {
+          const { authorization: _a, upgrade: _u, cookie, ...rest } = headers;
+          const kept = typeof cookie === 'string' ? withoutUiCookie(cookie) : '';
+          return kept ? { ...rest, cookie: kept } : rest;
+        },
+        // The client's own connection is not the UI's business (nor is the UI's keep-alive ours).
+        rewriteHeaders: (headers) => {
+          const { connection: _c, 'keep-alive': _k, ...rest } = headers;
+          return rest;
+        },
         onError: (r) => {
           r.status(502).send({ message: `The Spark UI of session ${kernel.id} is not answering (is the SparkContext running?)`, reason: 'spark_ui_unavailable' });
         },
@@ -77,12 +89,39 @@ export function registerSparkSessionRoutes(spark: SparkSessionPlugin, executors:
       const query = req.url.includes('?') ? `?${new URLSearchParams(req.url.split('?')[1]).toString()}` : '';
       return reply.redirect(`/api/sparkgate/sessions/${kernel.id}/ui/${query === '?' ? '' : query}`);
     });
-    app.get<{ Params: { id: string; '*': string } }>('/api/sparkgate/sessions/:id/ui/*', proxy);
+    app.get<{ Params: { id: string } }>('/api/sparkgate/sessions/:id/ui/*', proxy);
   };
 }
 
-function stripToken(query: string): string {
-  const params = new URLSearchParams(query);
+/** The Cookie header without the gateway's own UI cookie. */
+function withoutUiCookie(cookie: string): string {
+  return cookie
+    .split(';')
+    .map((c) => c.trim())
+    .filter((c) => c && !c.startsWith(`${UI_COOKIE}=`))
+    .join('; ');
+}
+
+const UI_PREFIX = /^\/api\/sparkgate\/sessions\/[^/?]+\/ui\//;
+
+/**
+ * Where a UI request goes upstream: the raw path after the prefix (still percent-encoded, as
+ * the client sent it; it must decode and hold no `..` segment), and the query without the
+ * gateway's token, which the UI (user code owns the driver) must never see.
+ */
+export function upstreamTarget(url: string): { path: string; query: string; token: string | null } {
+  const q = url.indexOf('?');
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  const token = params.get('token');
   params.delete('token');
-  return params.toString();
+  const path = rawPath.replace(UI_PREFIX, '');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    throw new GatewayError(400, 'bad_url', 'The Spark UI path is not valid percent-encoded UTF-8');
+  }
+  if (decoded.split(/[/\\]/).includes('..')) throw new GatewayError(400, 'bad_url', 'The Spark UI path may not contain ".." segments');
+  return { path, query: params.toString(), token };
 }
