@@ -93,6 +93,12 @@ export const configSchema = z
     terminalIdleTimeoutSeconds: int(0, 10_000_000).optional(),
     /** End a terminal this long after its last websocket closed (reattach within it keeps the REPL); 0 = never. */
     terminalDetachedGraceSeconds: int(0, 2_000_000).default(900),
+    /**
+     * Websockets at once on one kernel or one terminal; 403 `max_connections` beyond. Each kernel
+     * websocket holds about seven file descriptors (TCP plus three ZeroMQ sockets), so this bound
+     * times maxKernels keeps one client from exhausting the gateway's descriptors.
+     */
+    maxConnectionsPerSession: int(1, 10_000).default(32),
     maxBodyBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
     maxWsMessageBytes: int(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
     /** iopub messages kept per client session while it is disconnected, replayed on reconnect. */

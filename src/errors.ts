@@ -51,6 +51,12 @@ export const errors = {
       'max_kernels',
       `Kernel limit reached: this gateway allows at most ${limit} kernels (setting maxKernels); shut one down first`,
     ),
+  maxConnections: (what: string, limit: number) =>
+    new GatewayError(
+      403,
+      'max_connections',
+      `${what} already has ${limit} open websockets (setting maxConnectionsPerSession); close one first`,
+    ),
   policyLimit: (setting: string, message: string) =>
     new GatewayError(403, 'policy_limit', `${message} (limit: ${setting})`),
   notFound: (message: string) => new GatewayError(404, 'not_found', message),

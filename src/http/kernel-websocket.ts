@@ -11,6 +11,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
+import { errors } from '../errors.js';
 import type { Kernel, KernelClient } from '../kernels/kernel.js';
 import { parseHeader, type RawMessage } from '../wire/message.js';
 import { decodeWsMessage, encodeWsMessage, V1_PROTOCOL, type WsProtocol } from '../wire/ws-codec.js';
@@ -51,6 +52,12 @@ export function registerKernelWebsocket(app: FastifyInstance, deps: ServerDeps):
         requireWebsocketUpgrade(req);
         if (kernel.state === 'terminating' || kernel.state === 'ended') {
           throw Object.assign(new Error(`Kernel ${kernel.id} is shutting down`), { statusCode: 409, code: 'KERNEL_NOT_READY' });
+        }
+        // A reconnect that replaces its own stale connection is always let in.
+        const sessionKey = String(req.query.session_id ?? '').slice(0, 256);
+        const replaces = sessionKey !== '' && openSessions.has(`${kernel.id}:${sessionKey}`);
+        if (!replaces && kernel.connections >= deps.config.maxConnectionsPerSession) {
+          throw errors.maxConnections(`Kernel ${kernel.id}`, deps.config.maxConnectionsPerSession);
         }
       },
     },

@@ -16,7 +16,7 @@ let port: number;
 let kernelId: string;
 
 beforeAll(async () => {
-  tg = await startGateway();
+  tg = await startGateway({ maxConnectionsPerSession: 3 });
   port = Number(new URL(tg.url).port);
   kernelId = ((await (await api(tg, '/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'python3' }) })).json()) as { id: string }).id;
 });
@@ -94,5 +94,31 @@ describe('a bug in one connection handler', () => {
     expect((await execute(healthy, 'y + 1')).results[0]?.['text/plain']).toBe('2');
     healthy.dispose();
     manager.dispose();
+  });
+});
+
+describe('websockets per session', () => {
+  it('refuses a connection past maxConnectionsPerSession with 403 max_connections, but lets a reconnect replace its own', async () => {
+    const id = ((await (await api(tg, '/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'python3' }) })).json()) as { id: string }).id;
+    const url = (session: string) => `${tg.url.replace(/^http/, 'ws')}/api/kernels/${id}/channels?session_id=${session}&token=${tg.token}`;
+    const open = (session: string) =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(url(session));
+        ws.once('open', () => resolve(ws));
+        ws.once('unexpected-response', (_req, res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => reject(Object.assign(new Error(`refused ${res.statusCode}`), { status: res.statusCode, body })));
+        });
+      });
+    const held = [await open('a'), await open('b'), await open('c')];
+    const refused = await open('d').catch((err: { status: number; body: string }) => err);
+    expect((refused as { status: number }).status).toBe(403);
+    expect(JSON.parse((refused as { body: string }).body)).toEqual({ message: expect.stringContaining('maxConnectionsPerSession'), reason: 'max_connections' });
+    // The same session_id coming back (a browser after a network blip) replaces its old socket.
+    const again = await open('b');
+    expect(again.readyState).toBe(WebSocket.OPEN);
+    for (const ws of [...held, again]) ws.close();
+    await api(tg, `/api/kernels/${id}`, { method: 'DELETE' });
   });
 });

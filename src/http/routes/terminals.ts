@@ -49,6 +49,9 @@ export function registerTerminalRoutes(app: FastifyInstance, deps: ServerDeps, t
         const terminal = terminals.get(terminalNameParam(req.params.name));
         if (terminal.state !== 'running') throw errors.terminalNotFound(terminal.name);
         requireWebsocketUpgrade(req);
+        if (terminal.connections >= deps.config.maxConnectionsPerSession) {
+          throw errors.maxConnections(`Terminal ${terminal.name}`, deps.config.maxConnectionsPerSession);
+        }
       },
     },
     (socket, req) => {
