@@ -12,6 +12,10 @@
  *   BENCH_ONLY=start,rtt,iopub,concurrency,memory,gc,reference,scala   run a subset
  *   BENCH_SKIP_BUILD=1      do not run `npm run build` first (dist/ must be current)
  *   BENCH_CPU_PROF=<dir>    write a V8 CPU profile of the (cold) sparkgate process there
+ *   BENCH_DEADLINE_SCALE=1  multiplies every deadline (budgets.ts): 3 on a slow machine, 0.001 to
+ *                           see every phase fail fast
+ *   BENCH_<PHASE>_DEADLINE_MS  the budget of one phase, e.g. BENCH_CONCURRENCY_DEADLINE_MS=5000
+ *                           (not scaled; its single waits keep their own scaled deadlines)
  */
 export const PHASES = ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'gc', 'reference', 'scala'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -31,6 +35,9 @@ export interface BenchOptions {
   readonly phases: ReadonlySet<Phase>;
   readonly skipBuild: boolean;
   readonly cpuProfDir: string | undefined;
+  readonly deadlineScale: number;
+  /** Phase budgets given explicitly, in ms; the others come from budgets.ts. */
+  readonly phaseDeadlineMs: Readonly<Partial<Record<Phase, number>>>;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
@@ -39,6 +46,23 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): n
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number >= ${min}, e.g. ${name}=${fallback}; got ${JSON.stringify(raw)}`);
   return n;
+}
+
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a number > 0, e.g. ${name}=${fallback}; got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function phaseDeadlines(env: NodeJS.ProcessEnv): Partial<Record<Phase, number>> {
+  const out: Partial<Record<Phase, number>> = {};
+  for (const phase of PHASES) {
+    const name = `BENCH_${phase.toUpperCase()}_DEADLINE_MS`;
+    if (env[name] !== undefined && env[name] !== '') out[phase] = int(env, name, 60_000);
+  }
+  return out;
 }
 
 export function benchOptions(env: NodeJS.ProcessEnv): BenchOptions {
@@ -59,5 +83,7 @@ export function benchOptions(env: NodeJS.ProcessEnv): BenchOptions {
     phases: new Set<Phase>(only.length > 0 ? (only as Phase[]) : PHASES),
     skipBuild: env['BENCH_SKIP_BUILD'] === '1',
     cpuProfDir: env['BENCH_CPU_PROF'] || undefined,
+    deadlineScale: positive(env, 'BENCH_DEADLINE_SCALE', 1),
+    phaseDeadlineMs: Object.freeze(phaseDeadlines(env)),
   });
 }

@@ -5,7 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { newConnectionInfo, releasePorts, removeFile, writeConnectionFile } from '../src/kernels/connection-file.js';
-import { benchKernelArgv, BENCH_KERNEL_NAME } from './bench-kernelspec.js';
+import { BENCH_KERNEL_NAME, benchKernelArgv } from './bench-kernelspec.js';
+import { WAIT_MS } from './budgets.js';
+import type { DeadlineScope } from './deadline.js';
 import { BENCH_TMP_DIR, spawnTracked, stopTracked, type Tracked } from './processes.js';
 import { ZmqKernelClient } from './zmq-kernel-client.js';
 
@@ -20,7 +22,7 @@ export class DirectKernel {
   ) {}
 
   /** Spawn a kernel and connect; resolves when kernel_info_reply arrived (`untilReply`). */
-  static async start(): Promise<DirectKernel> {
+  static async start(scope: DeadlineScope): Promise<DirectKernel> {
     const info = await newConnectionInfo(BENCH_KERNEL_NAME);
     const file = writeConnectionFile(RUNTIME_DIR, randomUUID(), info);
     const [command, ...args] = benchKernelArgv(file);
@@ -31,7 +33,12 @@ export class DirectKernel {
     const exited = proc.exited.then(() => {
       throw new Error('ipykernel exited during start');
     });
-    await Promise.race([client.kernelInfo({ untilReply: true }), exited]);
+    try {
+      await scope.wait(Promise.race([client.kernelInfo({ untilReply: true }), exited]), WAIT_MS.kernelStart, `kernel_info_reply from a directly spawned ipykernel (pid ${proc.child.pid ?? '?'})`);
+    } catch (err) {
+      await kernel.stop(); // a kernel that missed its start is not left running
+      throw err;
+    }
     return kernel;
   }
 

@@ -1,7 +1,11 @@
-/** Issue 5's figures and targets, as table rows built from each target's results. */
+/**
+ * Issue 5's figures and targets, as table rows built from each target's results. A cell whose
+ * phase failed says so ("failed: deadline: waited N ms for ...") instead of "n/a".
+ */
+import type { Phase } from './bench-options.js';
 import type { FigureRow } from './report-table.js';
 import type { Summary } from './stats.js';
-import type { TargetResults } from './target-results.js';
+import { STANDALONE_TARGETS, type PhaseFailure, type TargetResults } from './target-results.js';
 
 export interface AllResults {
   readonly js?: TargetResults;
@@ -14,25 +18,51 @@ export interface AllResults {
   readonly gc?: Summary;
   /** The Scala kernel (issue 4): 1+1 round trips through sparkgate. */
   readonly scala?: { p50: number; p95: number; samples: number };
+  /** Phases that did not finish, in the order they failed. */
+  readonly failures?: readonly PhaseFailure[];
 }
 
 const below = (v: number | undefined, limit: number): boolean | undefined => (v === undefined ? undefined : v < limit);
 
+type Column = TargetResults | string | undefined;
+
 export function figureRows(r: AllResults, o: { starts: number; roundTrips: number; iopubLines: number; concurrency: number; cells: number; idleKernels: number }): FigureRow[] {
   const rows: FigureRow[] = [];
   const n = (x: number): string => x.toLocaleString('en-US');
+  const failed = (t: Column, phase: Phase): string | undefined => {
+    const label = typeof t === 'string' ? t : t?.label;
+    const f = r.failures?.find((x) => x.target === label && x.phase === phase);
+    if (!f) return undefined;
+    // The cell keeps the DeadlineError's head; what the phase was still waiting for is in the notes.
+    const [head, ...rest] = f.message.split('; ');
+    return `failed: ${head}${rest.length > 0 ? ' (more in the notes)' : ''}`;
+  };
+  /** The failure notes of a row's columns, for the phase the row comes from. */
+  const notes = (phase: Phase, cols: { js?: Column; sparkgate?: Column; floor?: Column }): Pick<FigureRow, 'jsNote' | 'sparkgateNote' | 'floorNote'> => {
+    const out: { jsNote?: string; sparkgateNote?: string; floorNote?: string } = {};
+    const js = cols.js && failed(cols.js, phase);
+    const sg = cols.sparkgate && failed(cols.sparkgate, phase);
+    const floor = cols.floor && failed(cols.floor, phase);
+    if (js) out.jsNote = js;
+    if (sg) out.sparkgateNote = sg;
+    if (floor) out.floorNote = floor;
+    return out;
+  };
+  const all = { js: r.js, sparkgate: r.sparkgate, floor: r.floor };
   for (const p of ['p50', 'p95'] as const) {
-    rows.push({ figure: `kernel start to kernel_info, cold, ${p} of ${o.starts}`, unit: 'ms', js: r.js?.start?.[p], sparkgate: r.sparkgate?.start?.[p], floor: r.floor?.start?.[p] });
+    rows.push({ figure: `kernel start to kernel_info, cold, ${p} of ${o.starts}`, unit: 'ms', js: r.js?.start?.[p], sparkgate: r.sparkgate?.start?.[p], floor: r.floor?.start?.[p], ...notes('start', all) });
   }
   for (const p of ['p50', 'p95'] as const) {
     const v = r.warm?.start?.[p];
+    const warmNote = failed(r.warm, 'start') ?? r.warmNote;
     rows.push({
       figure: `kernel start to kernel_info, sparkgate warm pool, ${p} (JS: cold)`,
       unit: 'ms',
       js: r.js?.start?.[p],
       sparkgate: v,
-      ...(r.warmNote ? { sparkgateNote: r.warmNote } : {}),
       floor: r.floor?.start?.[p],
+      ...notes('start', { js: r.js, floor: r.floor }),
+      ...(warmNote ? { sparkgateNote: warmNote } : {}),
       ...(p === 'p95' ? { target: '< 50 ms', met: below(v, 50) } : {}),
     });
   }
@@ -47,14 +77,27 @@ export function figureRows(r: AllResults, o: { starts: number; roundTrips: numbe
         js: r.js?.rtt[protocol]?.[p],
         sparkgate: sg,
         floor,
+        ...notes('rtt', all),
         ...(target ? { target: '< 5 ms and <= 1.3x floor', met: sg === undefined || floor === undefined ? undefined : sg < 5 && sg <= 1.3 * floor } : {}),
       });
     }
   }
-  rows.push({ figure: '`1+1` round trip p50, Jupyter Server + TCP_NODELAY (experiment)', unit: 'ms', js: r.jsNodelay?.rtt['v1']?.p50 });
-  rows.push({ figure: '`1+1` round trip p50, Python jupyter_client to the kernel (2nd floor)', unit: 'ms', floor: r.jupyterClient?.p50 });
+  rows.push({ figure: '`1+1` round trip p50, Jupyter Server + TCP_NODELAY (experiment)', unit: 'ms', js: r.jsNodelay?.rtt['v1']?.p50, ...notes('rtt', { js: r.jsNodelay }) });
+  rows.push({
+    figure: '`1+1` round trip p50, Python jupyter_client to the kernel (2nd floor)',
+    unit: 'ms',
+    floor: r.jupyterClient?.p50,
+    ...notes('reference', { floor: STANDALONE_TARGETS.reference }),
+  });
   const io = (t: TargetResults | undefined, k: string) => t?.iopub[k];
-  rows.push({ figure: `iopub: ${n(o.iopubLines)} lines in one cell, wall time (v1)`, unit: 'ms', js: io(r.js, 'v1')?.wallMs, sparkgate: io(r.sparkgate, 'v1')?.wallMs, floor: io(r.floor, 'zmq')?.wallMs });
+  rows.push({
+    figure: `iopub: ${n(o.iopubLines)} lines in one cell, wall time (v1)`,
+    unit: 'ms',
+    js: io(r.js, 'v1')?.wallMs,
+    sparkgate: io(r.sparkgate, 'v1')?.wallMs,
+    floor: io(r.floor, 'zmq')?.wallMs,
+    ...notes('iopub', all),
+  });
   const sgMbps = io(r.sparkgate, 'v1')?.mbPerS;
   const jsMbps = io(r.js, 'v1')?.mbPerS;
   rows.push({
@@ -63,25 +106,30 @@ export function figureRows(r: AllResults, o: { starts: number; roundTrips: numbe
     js: jsMbps,
     sparkgate: sgMbps,
     floor: io(r.floor, 'zmq')?.mbPerS,
+    ...notes('iopub', all),
     target: '>= 2x Jupyter Server',
     met: sgMbps === undefined || jsMbps === undefined ? undefined : sgMbps >= 2 * jsMbps,
   });
-  rows.push({ figure: 'iopub throughput, stream text (legacy)', unit: 'MB/s', js: io(r.js, 'legacy')?.mbPerS, sparkgate: io(r.sparkgate, 'legacy')?.mbPerS, floor: io(r.floor, 'zmq')?.mbPerS });
+  rows.push({ figure: 'iopub throughput, stream text (legacy)', unit: 'MB/s', js: io(r.js, 'legacy')?.mbPerS, sparkgate: io(r.sparkgate, 'legacy')?.mbPerS, floor: io(r.floor, 'zmq')?.mbPerS, ...notes('iopub', all) });
   const c = `${o.concurrency} kernels x ${o.cells} cells`;
-  rows.push({ figure: `concurrency ${c}: throughput`, unit: 'cells/s', js: r.js?.concurrency?.cellsPerS, sparkgate: r.sparkgate?.concurrency?.cellsPerS, floor: r.floor?.concurrency?.cellsPerS });
-  rows.push({ figure: `concurrency ${c}: p50 per cell`, unit: 'ms', js: r.js?.concurrency?.latency.p50, sparkgate: r.sparkgate?.concurrency?.latency.p50, floor: r.floor?.concurrency?.latency.p50 });
+  const cn = notes('concurrency', all);
+  rows.push({ figure: `concurrency ${c}: throughput`, unit: 'cells/s', js: r.js?.concurrency?.cellsPerS, sparkgate: r.sparkgate?.concurrency?.cellsPerS, floor: r.floor?.concurrency?.cellsPerS, ...cn });
+  rows.push({ figure: `concurrency ${c}: p50 per cell`, unit: 'ms', js: r.js?.concurrency?.latency.p50, sparkgate: r.sparkgate?.concurrency?.latency.p50, floor: r.floor?.concurrency?.latency.p50, ...cn });
   const cp99 = r.sparkgate?.concurrency?.latency.p99;
-  rows.push({ figure: `concurrency ${c}: p99 per cell`, unit: 'ms', js: r.js?.concurrency?.latency.p99, sparkgate: cp99, floor: r.floor?.concurrency?.latency.p99, target: '< 20 ms', met: below(cp99, 20) });
-  rows.push({ figure: 'server RSS, 0 kernels', unit: 'MB', js: r.js?.memory?.rss0MB, sparkgate: r.sparkgate?.memory?.rss0MB });
-  rows.push({ figure: `server RSS, ${o.idleKernels} idle kernels (no clients)`, unit: 'MB', js: r.js?.memory?.rssNMB, sparkgate: r.sparkgate?.memory?.rssNMB });
+  rows.push({ figure: `concurrency ${c}: p99 per cell`, unit: 'ms', js: r.js?.concurrency?.latency.p99, sparkgate: cp99, floor: r.floor?.concurrency?.latency.p99, ...cn, target: '< 20 ms', met: below(cp99, 20) });
+  const mn = notes('memory', { js: r.js, sparkgate: r.sparkgate });
+  rows.push({ figure: 'server RSS, 0 kernels', unit: 'MB', js: r.js?.memory?.rss0MB, sparkgate: r.sparkgate?.memory?.rss0MB, ...mn });
+  rows.push({ figure: `server RSS, ${o.idleKernels} idle kernels (no clients)`, unit: 'MB', js: r.js?.memory?.rssNMB, sparkgate: r.sparkgate?.memory?.rssNMB, ...mn });
   const perKernel = r.sparkgate?.memory?.perKernelMB;
-  rows.push({ figure: 'server RSS per idle kernel', unit: 'MB', js: r.js?.memory?.perKernelMB, sparkgate: perKernel, target: '< 1 MB', met: below(perKernel, 1) });
-  if (r.scala) {
-    rows.push({ figure: `\`1+1\` round trip, Scala kernel (scala -Xnojline), p50 of ${r.scala.samples}`, unit: 'ms', sparkgate: r.scala.p50 });
+  rows.push({ figure: 'server RSS per idle kernel', unit: 'MB', js: r.js?.memory?.perKernelMB, sparkgate: perKernel, ...mn, target: '< 1 MB', met: below(perKernel, 1) });
+  const scalaNote = notes('scala', { sparkgate: STANDALONE_TARGETS.scala });
+  if (r.scala || scalaNote.sparkgateNote) {
+    rows.push({ figure: `\`1+1\` round trip, Scala kernel (scala -Xnojline), p50 of ${r.scala?.samples ?? 100}`, unit: 'ms', sparkgate: r.scala?.p50, ...scalaNote });
   }
-  if (r.gc) {
-    rows.push({ figure: `executor GC, 50 pods (FakeKube), p50 of ${r.gc.n}`, unit: 'ms', sparkgate: r.gc.p50 });
-    rows.push({ figure: `executor GC, 50 pods (FakeKube), p95 of ${r.gc.n}`, unit: 'ms', sparkgate: r.gc.p95 });
+  const gcNote = notes('gc', { sparkgate: STANDALONE_TARGETS.gc });
+  if (r.gc || gcNote.sparkgateNote) {
+    rows.push({ figure: `executor GC, 50 pods (FakeKube), p50 of ${r.gc?.n ?? 0}`, unit: 'ms', sparkgate: r.gc?.p50, ...gcNote });
+    rows.push({ figure: `executor GC, 50 pods (FakeKube), p95 of ${r.gc?.n ?? 0}`, unit: 'ms', sparkgate: r.gc?.p95, ...gcNote });
   }
   return rows;
 }

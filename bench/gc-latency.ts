@@ -18,6 +18,8 @@ export interface GcLatencyOptions {
   /** Added to every API response; default 0. */
   readonly latencyMs?: number;
   readonly timeoutMs?: number;
+  /** Stops FakeKube when aborted (the bench's deadline), which ends the collection at once. */
+  readonly signal?: AbortSignal;
 }
 
 export interface GcLatencyResult {
@@ -31,7 +33,10 @@ export async function measureGcLatency(options: GcLatencyOptions = {}): Promise<
   const gatewayPod = 'sparkgate-0';
   const sessionId = randomUUID();
   const fake = await new FakeKube().start();
+  const stopOnAbort = (): void => void fake.stop();
+  options.signal?.addEventListener('abort', stopOnAbort, { once: true });
   try {
+    options.signal?.throwIfAborted();
     const labels = executorLabels({ gatewayPod, sessionId });
     const short = sessionId.slice(0, 8);
     for (let i = 1; i <= pods; i++) {
@@ -56,6 +61,7 @@ export async function measureGcLatency(options: GcLatencyOptions = {}): Promise<
     }
     return { pods, ms: Math.round(ms * 10) / 10 };
   } finally {
+    options.signal?.removeEventListener('abort', stopOnAbort);
     await fake.stop();
   }
 }

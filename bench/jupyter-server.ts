@@ -9,8 +9,11 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { BENCH_JUPYTER_PATH } from './bench-kernelspec.js';
-import { KernelServer, waitFor } from './kernel-server.js';
+import { WAIT_MS } from './budgets.js';
+import type { DeadlineScope } from './deadline.js';
+import { KernelServer } from './kernel-server.js';
 import { BENCH_TMP_DIR, freePort, spawnTracked, stopTracked } from './processes.js';
+import { log } from './target-results.js';
 
 export const JUPYTER_PYTHON = '/usr/bin/python3';
 
@@ -18,7 +21,8 @@ export interface JupyterServerOptions {
   readonly nodelay?: boolean;
 }
 
-export async function startJupyterServer(options: JupyterServerOptions = {}): Promise<KernelServer> {
+/** Resolves once it answers /api/status; a server that does not within WAIT_MS.serverUp is stopped. */
+export async function startJupyterServer(scope: DeadlineScope, options: JupyterServerOptions = {}): Promise<KernelServer> {
   const port = await freePort();
   const token = `bench-${Math.random().toString(36).slice(2)}`;
   const home = path.join(BENCH_TMP_DIR, `jupyter-${port}`);
@@ -51,10 +55,24 @@ export async function startJupyterServer(options: JupyterServerOptions = {}): Pr
   });
   const server = new KernelServer(options.nodelay ? 'Jupyter Server (+TCP_NODELAY)' : 'Jupyter Server', `http://127.0.0.1:${port}`, token, proc);
   try {
-    await waitFor('Jupyter Server to answer /api/status', async () => (await server.fetchOk('/api/status')).ok, 60_000, 100);
+    await scope.poll(
+      async (inner) => {
+        if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error(`${server.label} exited (${proc.child.exitCode ?? proc.child.signalCode})`);
+        // Refused or slow: not up yet (each try has its own short deadline).
+        return server.fetchText(inner, '/api/status', {}, 5_000).then(
+          () => true,
+          () => false,
+        );
+      },
+      WAIT_MS.serverUp,
+      `${server.label} (pid ${proc.child.pid ?? '?'}) to answer /api/status`,
+      100,
+    );
   } catch (err) {
     await stopTracked(proc, 1_000);
-    throw new Error(`${(err as Error).message}\n${stderr}`);
+    // The error stays what it was (a DeadlineError is reported as one); its stderr goes to the log.
+    if (stderr.trim()) log(`${server.label} stderr:\n${stderr.trim()}`);
+    throw err;
   }
   return server;
 }

@@ -1,9 +1,13 @@
 /**
  * A kernel server the bench drives over HTTP and websockets: Jupyter Server or sparkgate, each a
- * separate process, driven through the same REST calls and the same websocket client.
+ * separate process, driven through the same REST calls and the same websocket client. Every
+ * call waits within a deadline of the caller's scope.
  */
 import type { WsProtocol } from '../src/wire/ws-codec.js';
+import { WAIT_MS } from './budgets.js';
+import type { DeadlineScope } from './deadline.js';
 import { rssKiB, stopTracked, type Tracked } from './processes.js';
+import { fetchText } from './waits.js';
 import { BenchKernelClient } from './ws-kernel-client.js';
 
 export class KernelServer {
@@ -13,7 +17,7 @@ export class KernelServer {
     readonly token: string,
     private readonly proc: Tracked,
     /** Force a full GC in the server process (Node only), before reading a settled RSS. */
-    readonly collectGarbage?: () => Promise<void>,
+    readonly collectGarbage?: (scope: DeadlineScope) => Promise<void>,
   ) {}
 
   get pid(): number {
@@ -24,50 +28,31 @@ export class KernelServer {
     return rssKiB(this.pid);
   }
 
-  private headers(): Record<string, string> {
-    return { authorization: `token ${this.token}`, 'content-type': 'application/json' };
+  /** The body of a 2xx response, within `baseMs` (default WAIT_MS.http). */
+  fetchText(scope: DeadlineScope, pathname: string, init: RequestInit = {}, baseMs: number = WAIT_MS.http): Promise<string> {
+    const headers = { authorization: `token ${this.token}`, 'content-type': 'application/json' };
+    return fetchText(scope, `${this.url}${pathname}`, { ...init, headers }, { baseMs, what: `${this.label}: ${init.method ?? 'GET'} ${pathname}` });
   }
 
-  async fetchOk(pathname: string, init: RequestInit = {}): Promise<Response> {
-    const res = await fetch(`${this.url}${pathname}`, { ...init, headers: this.headers() });
-    if (!res.ok) throw new Error(`${this.label}: ${init.method ?? 'GET'} ${pathname} -> HTTP ${res.status} ${await res.text()}`);
-    return res;
+  async startKernel(scope: DeadlineScope, name: string): Promise<string> {
+    const body = await this.fetchText(scope, '/api/kernels', { method: 'POST', body: JSON.stringify({ name }) }, WAIT_MS.kernelStart);
+    return (JSON.parse(body) as { id: string }).id;
   }
 
-  async startKernel(name: string): Promise<string> {
-    const res = await this.fetchOk('/api/kernels', { method: 'POST', body: JSON.stringify({ name }) });
-    return ((await res.json()) as { id: string }).id;
+  async deleteKernel(scope: DeadlineScope, id: string): Promise<void> {
+    await this.fetchText(scope, `/api/kernels/${id}`, { method: 'DELETE' });
   }
 
-  async deleteKernel(id: string): Promise<void> {
-    await this.fetchOk(`/api/kernels/${id}`, { method: 'DELETE' });
+  async listKernels(scope: DeadlineScope): Promise<string[]> {
+    return (JSON.parse(await this.fetchText(scope, '/api/kernels')) as { id: string }[]).map((k) => k.id);
   }
 
-  async listKernels(): Promise<string[]> {
-    const res = await this.fetchOk('/api/kernels');
-    return ((await res.json()) as { id: string }[]).map((k) => k.id);
-  }
-
-  connect(kernelId: string, protocol: WsProtocol = 'v1'): Promise<BenchKernelClient> {
-    return BenchKernelClient.connect({ url: this.url, kernelId, token: this.token, protocol });
+  connect(scope: DeadlineScope, kernelId: string, protocol: WsProtocol = 'v1'): Promise<BenchKernelClient> {
+    return BenchKernelClient.connect(scope, { url: this.url, kernelId, token: this.token, protocol, serverLabel: this.label });
   }
 
   /** SIGTERM (each server then shuts its kernels down), SIGKILL of the tree after a grace period. */
   stop(): Promise<void> {
     return stopTracked(this.proc, 15_000);
-  }
-}
-
-/** Poll until `check` resolves true. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -6,15 +6,21 @@
  *   node --import tsx bench/keystroke-echo.ts              # starts its own gateway
  *   BENCH_URL=http://127.0.0.1:8888 BENCH_TOKEN=... node --import tsx bench/keystroke-echo.ts
  *   BENCH_KEYSTROKES=5000 ...                              # more samples
+ *
+ * Every wait has a deadline (an echo 10 s, the rest as in budgets.ts), so a terminal that stops
+ * echoing fails the run instead of hanging it.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import { Gateway } from '../src/gateway.js';
 import { createLogger } from '../src/logger.js';
 import { decodeServerFrame, encodeStdin } from '../src/terminals/terminado-codec.js';
 import { TerminalsExtension } from '../src/terminals/terminals-extension.js';
+import { WAIT_MS } from './budgets.js';
+import { DeadlineScope } from './deadline.js';
+import { fetchText, openWebSocket } from './waits.js';
 import { percentile } from './ws-kernel-client.js';
 
 export interface EchoResult {
@@ -34,7 +40,12 @@ export interface EchoOptions {
   warmup?: number;
   /** Clear the line (Ctrl-U, untimed) every this many keystrokes so readline redraws stay short. */
   lineLength?: number;
+  /** Deadlines of the waits; default: unscaled, unbounded as a whole. */
+  scope?: DeadlineScope;
 }
+
+/** One keystroke's echo may take this long (a loaded machine: tens of ms). */
+const ECHO_MS = 10_000;
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
@@ -43,40 +54,42 @@ export async function measureKeystrokeEcho(options: EchoOptions): Promise<EchoRe
   const keystrokes = options.keystrokes ?? 1000;
   const warmup = options.warmup ?? 50;
   const lineLength = options.lineLength ?? 60;
+  const scope = options.scope ?? new DeadlineScope({ phase: 'keystroke echo' });
   const headers = { authorization: `token ${token}`, 'content-type': 'application/json' };
-  const res = await fetch(`${url}/api/terminals`, { method: 'POST', headers, body: '{}' });
-  if (res.status !== 200) throw new Error(`POST /api/terminals: ${res.status} ${await res.text()}`);
-  const { name } = (await res.json()) as { name: string };
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/terminals/websocket/${name}`, { headers, perMessageDeflate: false });
+  const created = await fetchText(scope, `${url}/api/terminals`, { method: 'POST', headers, body: '{}' }, { baseMs: WAIT_MS.http });
+  const { name } = JSON.parse(created) as { name: string };
   let output = '';
   let waiter: (() => void) | undefined;
-  ws.on('message', (data: Buffer) => {
-    const frame = decodeServerFrame(data.toString('utf8'));
-    if (frame?.type !== 'stdout') return;
-    output += frame.data;
-    waiter?.();
-  });
-  const until = (predicate: () => boolean, timeoutMs = 10_000): Promise<void> =>
-    new Promise((resolve, reject) => {
-      if (predicate()) return resolve();
-      const timer = setTimeout(() => reject(new Error(`no echo within ${timeoutMs} ms; output ${JSON.stringify(output.slice(-200))}`)), timeoutMs);
+  const onSocket = (socket: WebSocket): void =>
+    void socket.on('message', (data: Buffer) => {
+      const frame = decodeServerFrame(data.toString('utf8'));
+      if (frame?.type !== 'stdout') return;
+      output += frame.data;
+      waiter?.();
+    });
+  const until = (predicate: () => boolean, what: string): Promise<void> => {
+    if (predicate()) return Promise.resolve();
+    const seen = new Promise<void>((resolve) => {
       waiter = () => {
         if (!predicate()) return;
-        clearTimeout(timer);
         waiter = undefined;
         resolve();
       };
     });
+    return scope.wait(seen, ECHO_MS, () => `${what}; output ${JSON.stringify(output.slice(-200))}`);
+  };
+  const wsUrl = `${url.replace(/^http/, 'ws')}/terminals/websocket/${name}`;
+  let ws: WebSocket | undefined;
   try {
-    await new Promise<void>((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    await until(() => output.endsWith('>>> '));
+    ws = await openWebSocket(scope, wsUrl, [], { headers, perMessageDeflate: false }, { baseMs: WAIT_MS.wsOpen, what: `terminal ${name}'s websocket to open`, onSocket });
+    await until(() => output.endsWith('>>> '), 'the Python prompt');
     const times: number[] = [];
     let typed = 0;
     for (let i = 0; i < warmup + keystrokes; i++) {
       if (typed === lineLength) {
         output = '';
         ws.send(encodeStdin('\x15')); // Ctrl-U: readline clears the line
-        await until(() => output.length > 0);
+        await until(() => output.length > 0, 'the line to clear');
         typed = 0;
         await new Promise((r) => setTimeout(r, 2));
       }
@@ -84,7 +97,7 @@ export async function measureKeystrokeEcho(options: EchoOptions): Promise<EchoRe
       output = '';
       const t0 = performance.now();
       ws.send(encodeStdin(ch));
-      await until(() => output.includes(ch));
+      await until(() => output.includes(ch), `the echo of ${JSON.stringify(ch)}`);
       const ms = performance.now() - t0;
       typed++;
       if (i >= warmup) times.push(ms);
@@ -98,8 +111,8 @@ export async function measureKeystrokeEcho(options: EchoOptions): Promise<EchoRe
       unit: 'ms',
     };
   } finally {
-    ws.close();
-    await fetch(`${url}/api/terminals/${name}`, { method: 'DELETE', headers }).catch(() => undefined);
+    ws?.close();
+    await fetchText(scope, `${url}/api/terminals/${name}`, { method: 'DELETE', headers }, { baseMs: WAIT_MS.http }).catch(() => undefined);
   }
 }
 

@@ -26,7 +26,8 @@ function pythonVersions(): Record<string, string> {
     'print(json.dumps({"python": sys.version.split()[0], "ipykernel": ipykernel.__version__, "jupyterServer": jupyter_server.__version__,' +
     '"jupyterClient": jupyter_client.__version__, "tornado": tornado.version, "pyzmq": zmq.__version__, "libzmq": zmq.zmq_version()}))';
   try {
-    return JSON.parse(execFileSync(JUPYTER_PYTHON, ['-c', script], { encoding: 'utf8' })) as Record<string, string>;
+    // Bounded like every wait of the bench: a stuck import costs the versions, not the run.
+    return JSON.parse(execFileSync(JUPYTER_PYTHON, ['-c', script], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' })) as Record<string, string>;
   } catch {
     return {};
   }

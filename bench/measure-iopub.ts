@@ -2,7 +2,9 @@
  * iopub throughput: one cell printing `lines` lines; wall time from send to idle, stream text
  * bytes received (checked complete) and MB/s (10^6 bytes) at the median wall time.
  */
-import type { BenchClient } from './bench-client.js';
+import { executeWithin, type BenchClient } from './bench-client.js';
+import { WAIT_MS } from './budgets.js';
+import type { DeadlineScope } from './deadline.js';
 import { percentile } from './stats.js';
 
 export interface IopubRun {
@@ -26,9 +28,9 @@ export function expectedBytes(lines: number): number {
   return total;
 }
 
-export async function iopubRun(client: BenchClient, lines: number): Promise<IopubRun> {
+export async function iopubRun(scope: DeadlineScope, client: BenchClient, lines: number): Promise<IopubRun> {
   const t0 = performance.now();
-  const result = await client.execute(`for i in range(${lines}): print(i)`);
+  const result = await executeWithin(scope, client, `for i in range(${lines}): print(i)`, { baseMs: WAIT_MS.cell + lines * WAIT_MS.iopubLine });
   return { ms: performance.now() - t0, streamBytes: result.streamBytes };
 }
 

@@ -8,8 +8,9 @@
  * The kernels are left running for the concurrency measurement; the caller deletes them.
  */
 import { BENCH_KERNEL_NAME } from './bench-kernelspec.js';
+import type { DeadlineScope } from './deadline.js';
 import type { KernelServer } from './kernel-server.js';
-import { rssKiB, sleep } from './processes.js';
+import { rssKiB } from './processes.js';
 import { percentile } from './stats.js';
 
 export interface MemoryResult {
@@ -19,39 +20,42 @@ export interface MemoryResult {
   readonly perKernelMB: number;
 }
 
-export async function settledRssKiB(server: KernelServer, settleMs: number): Promise<number> {
-  await sleep(settleMs);
-  await server.collectGarbage?.();
-  await sleep(500);
+/** The pauses are the scope's: a phase that is over stops sleeping. */
+export async function settledRssKiB(scope: DeadlineScope, server: KernelServer, settleMs: number): Promise<number> {
+  await scope.sleep(settleMs);
+  await server.collectGarbage?.(scope);
+  await scope.sleep(500);
   const pid = server.pid;
   const readings: number[] = [];
   for (let i = 0; i < 5; i++) {
     readings.push(rssKiB(pid));
-    await sleep(400);
+    await scope.sleep(400);
   }
   return percentile(readings, 50);
 }
 
-/** Start `count` kernels, `parallel` at a time; returns their ids. */
-export async function startKernels(server: KernelServer, count: number, parallel = 4): Promise<string[]> {
-  const ids: string[] = [];
+/**
+ * Start `count` kernels, `parallel` at a time, into `ids` (the caller's list, so that kernels
+ * started before a failure are still known to whoever deletes them).
+ */
+export async function startKernels(scope: DeadlineScope, server: KernelServer, count: number, ids: string[] = [], parallel = 4): Promise<string[]> {
   let next = 0;
   await Promise.all(
     Array.from({ length: parallel }, async () => {
       while (next < count) {
         next++;
-        ids.push(await server.startKernel(BENCH_KERNEL_NAME));
+        ids.push(await server.startKernel(scope, BENCH_KERNEL_NAME));
       }
     }),
   );
   return ids;
 }
 
-export async function measureMemory(server: KernelServer, kernels: number, settleMs: number): Promise<{ result: MemoryResult; kernelIds: string[] }> {
-  await server.deleteKernel(await server.startKernel(BENCH_KERNEL_NAME));
-  const rss0 = await settledRssKiB(server, settleMs);
-  const kernelIds = await startKernels(server, kernels);
-  const rssN = await settledRssKiB(server, settleMs);
+export async function measureMemory(scope: DeadlineScope, server: KernelServer, kernels: number, settleMs: number, kernelIds: string[] = []): Promise<{ result: MemoryResult; kernelIds: string[] }> {
+  await server.deleteKernel(scope, await server.startKernel(scope, BENCH_KERNEL_NAME));
+  const rss0 = await settledRssKiB(scope, server, settleMs);
+  await startKernels(scope, server, kernels, kernelIds);
+  const rssN = await settledRssKiB(scope, server, settleMs);
   // MB = 10^6 bytes (VmRSS is in KiB).
   const mb = (kib: number): number => Math.round(((kib * 1024) / 1e6) * 100) / 100;
   return {

@@ -3,30 +3,32 @@
  * "GC-settled": SIGUSR1 opens Node's inspector (on the port given by --inspect-port at spawn),
  * and the DevTools protocol's `HeapProfiler.collectGarbage` runs a full GC.
  * https://nodejs.org/api/debugger.html#advanced-usage, https://chromedevtools.github.io/devtools-protocol/tot/HeapProfiler/
+ * Every step waits within a deadline (WAIT_MS.inspector): an inspector that never answers fails
+ * the memory phase instead of stalling it.
  */
-import WebSocket from 'ws';
-import { waitFor } from './kernel-server.js';
+import type WebSocket from 'ws';
+import { WAIT_MS } from './budgets.js';
+import { DeadlineScope } from './deadline.js';
+import { fetchText, openWebSocket } from './waits.js';
 
-export async function collectGarbage(pid: number, inspectPort: number): Promise<void> {
+/** `scope`: the caller's phase; without one (the soak tests) the deadlines are unscaled. */
+export async function collectGarbage(pid: number, inspectPort: number, scope: DeadlineScope = new DeadlineScope({ phase: 'collectGarbage' })): Promise<void> {
   process.kill(pid, 'SIGUSR1'); // no-op when the inspector is already open
   let wsUrl = '';
-  await waitFor(
-    'the inspector of the sparkgate process',
-    async () => {
-      const targets = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as { webSocketDebuggerUrl?: string }[];
-      wsUrl = targets[0]?.webSocketDebuggerUrl ?? '';
+  await scope.poll(
+    async (inner) => {
+      // Refused until the inspector listens: not yet.
+      const list = await fetchText(inner, `http://127.0.0.1:${inspectPort}/json/list`, {}, { baseMs: 5_000 }).catch(() => '[]');
+      wsUrl = (JSON.parse(list) as { webSocketDebuggerUrl?: string }[])[0]?.webSocketDebuggerUrl ?? '';
       return wsUrl !== '';
     },
-    10_000,
+    WAIT_MS.inspector,
+    `the inspector of process ${pid} to list its target`,
   );
-  const ws = new WebSocket(wsUrl);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
+  const ws: WebSocket = await openWebSocket(scope, wsUrl, [], {}, { baseMs: WAIT_MS.inspector, what: `the inspector websocket of process ${pid} to open` });
   try {
     for (let id = 1; id <= 2; id++) {
-      await new Promise<void>((resolve) => {
+      const collected = new Promise<void>((resolve) => {
         const onMessage = (data: Buffer): void => {
           if ((JSON.parse(data.toString()) as { id?: number }).id === id) {
             ws.off('message', onMessage);
@@ -36,6 +38,7 @@ export async function collectGarbage(pid: number, inspectPort: number): Promise<
         ws.on('message', onMessage);
         ws.send(JSON.stringify({ id, method: 'HeapProfiler.collectGarbage' }));
       });
+      await scope.wait(collected, WAIT_MS.inspector, `HeapProfiler.collectGarbage #${id} in process ${pid}`);
     }
   } finally {
     ws.close();

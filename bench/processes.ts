@@ -1,13 +1,15 @@
 /**
  * Every process the bench starts, so that all of them (servers, their kernels, directly spawned
- * kernels) are stopped at the end, on error and on SIGINT. Also reads RSS and process trees
- * from /proc (Linux only, like the rest of the bench).
+ * kernels) are stopped at the end, on error and on SIGINT, and those a failed phase started are
+ * stopped before the next phase (`processMark`, `stopStartedSince`). Also reads RSS and process
+ * trees from /proc (Linux only, like the rest of the bench).
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { withDeadline } from './deadline.js';
 
 /** Scratch space of this run (connection files, server config and runtime dirs); removed by stopAll. */
 export const BENCH_TMP_DIR = path.join(os.tmpdir(), `sparkgate-bench-${process.pid}`);
@@ -15,11 +17,14 @@ export const BENCH_TMP_DIR = path.join(os.tmpdir(), `sparkgate-bench-${process.p
 export interface Tracked {
   readonly name: string;
   readonly child: ChildProcess;
-  /** Resolves when the process has exited. */
+  /** Resolves when the process has exited, or could not be spawned at all. */
   readonly exited: Promise<void>;
+  /** Spawn order: what started after a `processMark()`. */
+  readonly seq: number;
 }
 
 const tracked = new Set<Tracked>();
+let lastSeq = 0;
 
 /** Spawn in its own process group (so a group kill reaches what it spawns) and track it. */
 export function spawnTracked(name: string, command: string, args: string[], options: SpawnOptions = {}): Tracked {
@@ -27,11 +32,26 @@ export function spawnTracked(name: string, command: string, args: string[], opti
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
+    // A failed spawn (ENOENT, EACCES) emits 'error' and possibly no 'exit': that is an exit too,
+    // and an 'error' without a listener would throw.
+    child.once('error', () => resolve());
   });
-  const entry: Tracked = { name, child, exited };
+  const entry: Tracked = { name, child, exited, seq: ++lastSeq };
   tracked.add(entry);
   void exited.then(() => tracked.delete(entry));
   return entry;
+}
+
+/** The spawn sequence so far; `stopStartedSince(mark)` stops what was spawned after it. */
+export function processMark(): number {
+  return lastSeq;
+}
+
+/** Stop every tracked process spawned after `mark` (a failed phase's servers and kernels). */
+export async function stopStartedSince(mark: number, graceMs = 5_000): Promise<string[]> {
+  const since = [...tracked].filter((t) => t.seq > mark);
+  await Promise.all(since.map((t) => stopTracked(t, graceMs)));
+  return since.map((t) => `${t.name} (pid ${t.child.pid ?? '?'})`);
 }
 
 /** Pids of every descendant of `pid` (kernels keep their parent even in their own session). */
@@ -86,7 +106,10 @@ export async function stopTracked(entry: Tracked, graceMs = 10_000): Promise<voi
   if (pid === undefined) return;
   const tree = descendants(pid);
   kill(pid, 'SIGTERM');
-  const timedOut = await Promise.race([entry.exited.then(() => false), sleep(graceMs).then(() => true)]);
+  const timedOut = await withDeadline(entry.exited, graceMs, `${entry.name} to exit after SIGTERM`).then(
+    () => false,
+    () => true,
+  );
   if (timedOut) kill(-pid, 'SIGKILL');
   // Kernels in their own process groups: whatever outlived the server goes now.
   await sleep(timedOut ? 0 : 200);

@@ -1,6 +1,18 @@
-/** The notes printed under the table: machine, method, and why Jupyter Server's round trip is slow. */
+/** The notes printed under the table: failed phases, machine, method, and why Jupyter Server's round trip is slow. */
 import type { AllResults } from './figure-rows.js';
 import type { MachineInfo } from './machine-info.js';
+import type { PhaseFailure } from './target-results.js';
+
+/** Failed phases first: their cells in the table are not figures. Empty when none failed. */
+export function failureNotes(failures: readonly PhaseFailure[]): string[] {
+  if (failures.length === 0) return [];
+  return [
+    `**${failures.length} phase result${failures.length === 1 ? '' : 's'} failed** (each failed phase was stopped with every process it started, and the run went on; ` +
+      'deadlines: bench/budgets.ts, BENCH_DEADLINE_SCALE, BENCH_<PHASE>_DEADLINE_MS):',
+    ...failures.map((f) => `- ${f.target}, ${f.phase}: ${f.message}`),
+    '',
+  ];
+}
 
 export interface RunConditions {
   readonly warmPool: number;
@@ -36,6 +48,7 @@ export function reportNotes(m: MachineInfo, r: AllResults, o: RunConditions): st
     );
   }
   return [
+    ...failureNotes(r.failures ?? []),
     `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memGB} GB RAM, Linux ${m.kernel}; Node ${m.node}, zeromq.js ${m.zeromqJs}; ` +
       `Python ${m.python}, ipykernel ${m.ipykernel}, jupyter_server ${m.jupyterServer}, jupyter_client ${m.jupyterClient}, tornado ${m.tornado}, pyzmq ${m.pyzmq}, libzmq ${m.libzmq}. ` +
       `Run took ${o.minutes.toFixed(1)} min; 1-min load average ${o.loadStart.toFixed(2)} at start, ${o.loadEnd.toFixed(2)} at end (the bench itself adds about 1-2).`,

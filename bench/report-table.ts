@@ -6,8 +6,10 @@ export interface FigureRow {
   readonly js?: number | undefined;
   readonly sparkgate?: number | undefined;
   readonly floor?: number | undefined;
-  /** Shown in place of a missing sparkgate value (e.g. why it was not measured). */
+  /** Shown in place of a missing value: why it was not measured, or how its phase failed. */
+  readonly jsNote?: string;
   readonly sparkgateNote?: string;
+  readonly floorNote?: string;
   readonly target?: string;
   readonly met?: boolean | undefined;
 }
@@ -16,6 +18,11 @@ function fmt(value: number | undefined, unit: string): string {
   if (value === undefined || Number.isNaN(value)) return 'n/a';
   const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
   return `${value.toFixed(digits)} ${unit}`;
+}
+
+/** A value, or the note standing in for a missing one (one line, no column breaks). */
+function cell(value: number | undefined, unit: string, note: string | undefined): string {
+  return value === undefined && note ? note.replace(/\s*\n\s*/g, ' ').replaceAll('|', '\\|') : fmt(value, unit);
 }
 
 function ratio(a: number | undefined, b: number | undefined): string {
@@ -29,10 +36,10 @@ export function renderTable(rows: readonly FigureRow[]): string {
     '|---|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const r of rows) {
-    const sg = r.sparkgate === undefined && r.sparkgateNote ? r.sparkgateNote : fmt(r.sparkgate, r.unit);
     const met = r.target === undefined ? '' : r.met === undefined ? 'n/a' : r.met ? 'yes' : '**no**';
     lines.push(
-      `| ${r.figure} | ${fmt(r.js, r.unit)} | ${sg} | ${fmt(r.floor, r.unit)} | ${ratio(r.sparkgate, r.js)} | ${ratio(r.sparkgate, r.floor)} | ${r.target ?? ''} | ${met} |`,
+      `| ${r.figure} | ${cell(r.js, r.unit, r.jsNote)} | ${cell(r.sparkgate, r.unit, r.sparkgateNote)} | ${cell(r.floor, r.unit, r.floorNote)} | ` +
+        `${ratio(r.sparkgate, r.js)} | ${ratio(r.sparkgate, r.floor)} | ${r.target ?? ''} | ${met} |`,
     );
   }
   return lines.join('\n');

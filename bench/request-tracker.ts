@@ -5,7 +5,8 @@
  *   done = the shell reply (`*_reply`) AND iopub `status: idle` for that parent arrived
  *          (or the reply alone, with `untilReply`, for start-to-kernel_info).
  *
- * Stream text bytes for the parent are counted (iopub throughput).
+ * Stream text bytes for the parent are counted (iopub throughput). When the connection closes,
+ * every request still waiting fails at once (`failAll`) instead of waiting for its deadline.
  */
 import type { RawMessage } from '../src/wire/message.js';
 
@@ -23,6 +24,7 @@ interface Waiter {
   streamBytes: number;
   messages: number;
   resolve: (r: RequestResult) => void;
+  reject: (err: Error) => void;
 }
 
 const IDLE = Buffer.from('"idle"');
@@ -31,9 +33,20 @@ export class RequestTracker {
   private readonly waiters = new Map<string, Waiter>();
 
   track(msgId: string, options: { untilReply?: boolean } = {}): Promise<RequestResult> {
-    return new Promise((resolve) => {
-      this.waiters.set(msgId, { reply: false, idle: false, untilReply: options.untilReply ?? false, streamBytes: 0, messages: 0, resolve });
+    const done = new Promise<RequestResult>((resolve, reject) => {
+      this.waiters.set(msgId, { reply: false, idle: false, untilReply: options.untilReply ?? false, streamBytes: 0, messages: 0, resolve, reject });
     });
+    // A request given up on (its deadline passed, a probe that lost a race) may still fail on
+    // close: that must not be an unhandled rejection. Whoever awaits it still sees the error.
+    done.catch(() => undefined);
+    return done;
+  }
+
+  /** Fail every request still waiting (the connection closed). */
+  failAll(err: Error): void {
+    const waiting = [...this.waiters.values()];
+    this.waiters.clear();
+    for (const w of waiting) w.reject(err);
   }
 
   onMessage(msg: RawMessage): void {

@@ -5,6 +5,11 @@
  * Options: see bench-options.ts. Every process started is stopped at the end, on error and on
  * SIGINT/SIGTERM.
  *
+ * No wait is unbounded: each phase runs within a budget and each of its waits within a deadline
+ * (budgets.ts, scaled by BENCH_DEADLINE_SCALE). A phase that misses one is reported failed in
+ * its table cells and the notes ("deadline: waited N ms for <what>"), what it started is
+ * stopped, the run goes on, and the exit code is 1.
+ *
  * Phases: each server alone (memory, concurrency, start) -> the floor alone (start,
  * concurrency) -> sparkgate with a warm pool (start) -> all targets interleaved (round trips,
  * iopub) -> Python jupyter_client reference -> executor GC on FakeKube.
@@ -15,17 +20,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../src/config.js';
 import { BENCH_KERNEL_NAME } from './bench-kernelspec.js';
-import { benchOptions } from './bench-options.js';
+import { benchOptions, type BenchOptions } from './bench-options.js';
+import { phaseBudgetMs, WAIT_MS } from './budgets.js';
+import { DeadlineScope } from './deadline.js';
 import { figureRows, type AllResults } from './figure-rows.js';
 import { runFloorSuite } from './floor-suite.js';
 import { measureGcLatency } from './gc-latency.js';
-import { runInterleaved } from './interleaved-suite.js';
+import { runSideBySide } from './interleaved-suite.js';
 import { startJupyterServer } from './jupyter-server.js';
 import type { KernelServer } from './kernel-server.js';
-import { openLanes } from './lanes.js';
 import { machineInfo } from './machine-info.js';
 import { measureStart } from './measure-start.js';
-import { stopAll } from './processes.js';
+import { PhaseRunner } from './phase-runner.js';
+import { spawnTracked, stopAll, stopTracked } from './processes.js';
 import { measureJupyterClientRtt } from './python-reference.js';
 import { reportNotes } from './report-notes.js';
 import { renderTable } from './report-table.js';
@@ -33,8 +40,11 @@ import { measureScalaRoundTrip, startGateway as startScalaGateway } from './scal
 import { runServerSuite } from './server-suite.js';
 import { startSparkgate } from './sparkgate-server.js';
 import { summarize } from './stats.js';
-import { emptyResults, log, type TargetResults } from './target-results.js';
+import { emptyResults, log, STANDALONE_TARGETS } from './target-results.js';
 import { poolClaims, warmTarget } from './warm-pool.js';
+
+/** The build is not measured: a fixed bound, not scaled (a tiny BENCH_DEADLINE_SCALE must not fail it). */
+const BUILD_TIMEOUT_MS = 600_000;
 
 async function withServer<T>(start: () => Promise<KernelServer>, use: (s: KernelServer) => Promise<T>): Promise<T> {
   const server = await start();
@@ -45,120 +55,144 @@ async function withServer<T>(start: () => Promise<KernelServer>, use: (s: Kernel
   }
 }
 
-/** A target that fails is reported with its error; the others still run. */
-async function guarded(target: TargetResults, fn: () => Promise<void>): Promise<void> {
+/** `npm run build`, stopped (its whole process group) if it takes longer than BUILD_TIMEOUT_MS. */
+async function build(): Promise<void> {
+  log('npm run build (sparkgate runs from dist/, as in production; BENCH_SKIP_BUILD=1 skips this)');
+  const proc = spawnTracked('npm run build', 'npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
-    await fn();
+    await DeadlineScope.run('build', BUILD_TIMEOUT_MS, (scope) => scope.wait(proc.exited, BUILD_TIMEOUT_MS, 'npm run build to finish'));
   } catch (err) {
-    log(`${target.label} failed: ${(err as Error).stack ?? String(err)}`);
-    target.error = (err as Error).message;
+    await stopTracked(proc, 1_000);
+    throw err;
+  }
+  if (proc.child.exitCode !== 0) throw new Error(`npm run build failed (${proc.child.exitCode ?? proc.child.signalCode})`);
+}
+
+function hasScala(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v scala'], { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
   }
 }
 
 async function main(): Promise<void> {
-  const options = benchOptions(process.env);
+  const options: BenchOptions = benchOptions(process.env);
   const startedAt = Date.now();
   const loadStart = os.loadavg()[0]!;
   const { phases } = options;
-  if (!options.skipBuild) {
-    log('npm run build (sparkgate runs from dist/, as in production; BENCH_SKIP_BUILD=1 skips this)');
-    execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  }
+  if (!options.skipBuild) await build();
   const machine = machineInfo();
+  const runner = new PhaseRunner({ scale: options.deadlineScale });
+  if (options.deadlineScale !== 1 || Object.keys(options.phaseDeadlineMs).length > 0) {
+    log(`deadlines: scale ${options.deadlineScale}, phase budgets ${JSON.stringify(options.phaseDeadlineMs)}`);
+  }
   const js = emptyResults('Jupyter Server');
   const jsNodelay = emptyResults('Jupyter Server (+TCP_NODELAY)');
   const sparkgate = emptyResults('sparkgate');
   const warm = emptyResults('sparkgate (warm pool)');
   const floor = emptyResults('floor (direct ZeroMQ)');
-  const sideBySide = emptyResults('round-trip/iopub phase (all targets side by side)');
   let warmNote: string | undefined;
-  const merge = (into: TargetResults, from: TargetResults): void => void Object.assign(into, from, { label: into.label });
 
   if (['memory', 'concurrency', 'start'].some((p) => phases.has(p as never))) {
-    await guarded(js, async () => merge(js, await withServer(() => startJupyterServer(), (s) => runServerSuite(s, options))));
-    await guarded(sparkgate, async () => merge(sparkgate, await withServer(() => startSparkgate(), (s) => runServerSuite(s, options))));
-    await guarded(floor, async () => merge(floor, await runFloorSuite(options)));
+    await runServerSuite(runner, js, (scope) => startJupyterServer(scope), options);
+    await runServerSuite(runner, sparkgate, (scope) => startSparkgate(scope), options);
+    await runFloorSuite(runner, floor, options);
   }
   if (phases.has('start')) {
-    await guarded(warm, () =>
+    const budgetMs = phaseBudgetMs('setup', options) + phaseBudgetMs('start', options);
+    await runner.run({ name: `${warm.label} start`, targets: [warm.label], phases: ['start'], budgetMs }, (scope) =>
       withServer(
-        () => startSparkgate({ warmPool: { [BENCH_KERNEL_NAME]: options.warmPool } }),
+        () => startSparkgate(scope, { warmPool: { [BENCH_KERNEL_NAME]: options.warmPool } }),
         async (server) => {
-          const target = await warmTarget(server, options.warmPool);
+          const target = await warmTarget(scope, server, options.warmPool);
           if (!target) {
             warmNote = 'n/a (no warm pool gauge on /metrics)';
             return;
           }
           log(`${warm.label}: ${options.starts} kernel starts`);
-          warm.start = await measureStart(target, options.starts);
-          warm.poolClaims = await poolClaims(server, BENCH_KERNEL_NAME);
+          warm.start = await measureStart(scope, target, options.starts);
+          warm.poolClaims = await poolClaims(scope, server, BENCH_KERNEL_NAME);
           log(`${warm.label}: pool claims ${JSON.stringify(warm.poolClaims)}`);
         },
       ),
     );
   }
-  if (phases.has('rtt') || phases.has('iopub')) {
-    await guarded(sideBySide, async () => {
-      const open = await openLanes({ js, jsNodelay, sparkgate, floor }, options);
-      try {
-        await runInterleaved(open.lanes, options);
-      } finally {
-        await open.close();
-      }
-    });
-  }
+  if (phases.has('rtt') || phases.has('iopub')) await runSideBySide(runner, { js, jsNodelay, sparkgate, floor }, options);
+
   let jupyterClient;
   if (phases.has('reference')) {
     log(`Python jupyter_client: ${options.roundTrips} round trips`);
-    jupyterClient = await measureJupyterClientRtt(options.roundTrips).catch((err: unknown) => {
-      log(`jupyter_client reference failed: ${(err as Error).message}`);
-      return undefined;
-    });
+    const spec = { name: 'Python jupyter_client reference', targets: [STANDALONE_TARGETS.reference], phases: ['reference' as const], budgetMs: phaseBudgetMs('reference', options) };
+    const outcome = await runner.run(spec, (scope) => measureJupyterClientRtt(scope, options.roundTrips));
+    if (outcome.ok) jupyterClient = outcome.value;
   }
   let gc;
   if (phases.has('gc')) {
     log(`executor GC: ${options.gcRuns} runs of 50 pods`);
-    const ms: number[] = [];
-    for (let i = 0; i < options.gcRuns; i++) ms.push((await measureGcLatency({ pods: 50 })).ms);
-    gc = summarize(ms);
+    const spec = { name: 'executor GC', targets: [STANDALONE_TARGETS.gc], phases: ['gc' as const], budgetMs: phaseBudgetMs('gc', options) };
+    const outcome = await runner.run(spec, async (scope) => {
+      const ms: number[] = [];
+      for (let i = 0; i < options.gcRuns; i++) {
+        const run = await scope.wait(
+          (inner) => measureGcLatency({ pods: 50, timeoutMs: inner.ms(60_000), signal: inner.signal }),
+          WAIT_MS.gcRun,
+          `executor GC of 50 pods on FakeKube (run ${i + 1} of ${options.gcRuns})`,
+        );
+        ms.push(run.ms);
+      }
+      return summarize(ms);
+    });
+    if (outcome.ok) gc = outcome.value;
   }
 
   let scala;
   if (phases.has('scala')) {
-    let hasScala = true;
-    try {
-      execFileSync('sh', ['-c', 'command -v scala'], { stdio: 'ignore' });
-    } catch {
-      hasScala = false;
-      log('Scala kernel: skipped (no scala on PATH; apt-get install -y scala)');
-    }
-    if (hasScala) {
+    if (!hasScala()) log('Scala kernel: skipped (no scala on PATH; apt-get install -y scala)');
+    else {
       log('Scala kernel: 100 round trips of 1+1');
-      const gateway = await startScalaGateway();
-      try {
-        scala = await measureScalaRoundTrip({ url: gateway.url, token: gateway.token, n: 100 });
-      } catch (err) {
-        log(`Scala kernel failed: ${(err as Error).message}`);
-      } finally {
-        await gateway.stop();
-      }
+      const spec = { name: 'Scala kernel round trips', targets: [STANDALONE_TARGETS.scala], phases: ['scala' as const], budgetMs: phaseBudgetMs('scala', options) };
+      const outcome = await runner.run(spec, async (scope) => {
+        const gateway = await startScalaGateway(scope);
+        try {
+          return await measureScalaRoundTrip({ url: gateway.url, token: gateway.token, n: 100, scope });
+        } finally {
+          await gateway.stop();
+        }
+      });
+      if (outcome.ok) scala = outcome.value;
     }
   }
 
-  const results: AllResults = { js, jsNodelay, sparkgate, warm, floor, ...(warmNote ? { warmNote } : {}), ...(jupyterClient ? { jupyterClient } : {}), ...(gc ? { gc } : {}), ...(scala ? { scala } : {}) };
+  const { failures } = runner;
+  const results: AllResults = {
+    js,
+    jsNodelay,
+    sparkgate,
+    warm,
+    floor,
+    failures,
+    ...(warmNote ? { warmNote } : {}),
+    ...(jupyterClient ? { jupyterClient } : {}),
+    ...(gc ? { gc } : {}),
+    ...(scala ? { scala } : {}),
+  };
   const rows = figureRows(results, options);
   console.log(renderTable(rows));
   console.log();
   const conditions = { ...options, loadStart, loadEnd: os.loadavg()[0]!, minutes: (Date.now() - startedAt) / 60_000 };
   console.log(reportNotes(machine, results, conditions));
-  const errors = [js, jsNodelay, sparkgate, warm, floor, sideBySide].filter((t) => t.error).map((t) => `- ${t.label} failed: ${t.error}`);
-  if (errors.length > 0) console.log(`\nErrors:\n${errors.join('\n')}`);
 
   const dir = path.join(REPO_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'latest.json');
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, conditions: { ...conditions, phases: [...phases] }, rows, results }, null, 2));
   log(`wrote ${path.relative(REPO_ROOT, file)}`);
+  if (failures.length > 0) {
+    log(`${failures.length} phase result(s) failed (see the notes); exit code 1`);
+    process.exitCode = 1;
+  }
 }
 
 let interrupted = false;

@@ -6,15 +6,20 @@
  *   node --import tsx bench/scala-rtt.ts [n]     # starts its own gateway (bin/sparkgate.js serve)
  *
  * Needs `npm run build` (the kernelspec runs dist/adapters/scala/main.js) and `scala` on PATH.
- * The REPL compiles every cell, so this measures mostly scalac on a warm JVM.
+ * The REPL compiles every cell, so this measures mostly scalac on a warm JVM. Every wait has a
+ * deadline (budgets.ts); the gateway is a tracked process, stopped with its kernel tree.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { benchOptions } from './bench-options.js';
+import { phaseBudgetMs, WAIT_MS } from './budgets.js';
+import { DeadlineScope } from './deadline.js';
+import { spawnTracked, stopAll, stopTracked } from './processes.js';
+import { fetchText, openWebSocket } from './waits.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -30,10 +35,9 @@ function percentile(sorted: number[], p: number): number {
   return sorted[i]!;
 }
 
-async function rest(url: string, token: string, route: string, init: RequestInit = {}): Promise<Response> {
-  const res = await fetch(`${url}${route}`, { ...init, headers: { authorization: `token ${token}`, 'content-type': 'application/json' } });
-  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${route}: ${res.status} ${await res.text()}`);
-  return res;
+function rest(scope: DeadlineScope, url: string, token: string, route: string, init: RequestInit = {}, baseMs: number = WAIT_MS.http): Promise<string> {
+  const headers = { authorization: `token ${token}`, 'content-type': 'application/json' };
+  return fetchText(scope, `${url}${route}`, { ...init, headers }, { baseMs, what: `sparkgate (Scala): ${init.method ?? 'GET'} ${route}` });
 }
 
 interface JsonMessage {
@@ -59,21 +63,23 @@ class KernelSocket {
     });
   }
 
-  static open(url: string, token: string, kernelId: string): Promise<KernelSocket> {
-    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/api/kernels/${kernelId}/channels?session_id=${randomUUID()}`, {
-      headers: { authorization: `token ${token}` },
-    });
+  static async open(scope: DeadlineScope, url: string, token: string, kernelId: string): Promise<KernelSocket> {
+    const wsUrl = `${url.replace(/^http/, 'ws')}/api/kernels/${kernelId}/channels?session_id=${randomUUID()}`;
+    let socket: KernelSocket | undefined;
     // Listeners first: messages may arrive in the same tick as 'open'.
-    const socket = new KernelSocket(ws);
-    return new Promise((resolve, reject) => {
-      ws.once('open', () => resolve(socket));
-      ws.once('error', reject);
-    });
+    const onSocket = (ws: WebSocket): void => void (socket = new KernelSocket(ws));
+    await openWebSocket(scope, wsUrl, [], { headers: { authorization: `token ${token}` } }, { baseMs: WAIT_MS.wsOpen, what: "the Scala kernel's websocket to open", onSocket });
+    return socket!;
   }
 
-  request(msgType: string, content: unknown): Promise<void> {
+  /** Resolves on reply and idle, within `baseMs` (scaled). */
+  request(scope: DeadlineScope, msgType: string, content: unknown, baseMs: number = WAIT_MS.scalaCell): Promise<void> {
     const msgId = randomUUID();
-    const done = new Promise<void>((resolve) => this.waiting.set(msgId, { reply: false, idle: false, done: resolve }));
+    const done = scope.wait(
+      new Promise<void>((resolve) => this.waiting.set(msgId, { reply: false, idle: false, done: resolve })),
+      baseMs,
+      `the Scala kernel's ${msgType.replace('_request', '_reply')} + status idle`,
+    );
     this.ws.send(
       JSON.stringify({
         header: { msg_id: msgId, msg_type: msgType, session: this.session, username: 'bench', date: new Date().toISOString(), version: '5.3' },
@@ -92,19 +98,21 @@ class KernelSocket {
   }
 }
 
-export async function measureScalaRoundTrip(opts: { url: string; token: string; n?: number }): Promise<RoundTripStats> {
+export async function measureScalaRoundTrip(opts: { url: string; token: string; n?: number; scope: DeadlineScope }): Promise<RoundTripStats> {
   const n = opts.n ?? 100;
-  const started = (await (await rest(opts.url, opts.token, '/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'scala' }) })).json()) as { id: string };
+  const { scope } = opts;
+  const body = await rest(scope, opts.url, opts.token, '/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'scala' }) }, WAIT_MS.scalaStart);
+  const started = JSON.parse(body) as { id: string };
   try {
-    const socket = await KernelSocket.open(opts.url, opts.token, started.id);
+    const socket = await KernelSocket.open(scope, opts.url, opts.token, started.id);
     try {
-      await socket.request('kernel_info_request', {});
+      await socket.request(scope, 'kernel_info_request', {}, WAIT_MS.scalaStart);
       const execute = { code: '1+1', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: false };
-      for (let i = 0; i < 5; i++) await socket.request('execute_request', execute); // warm-up, not counted
+      for (let i = 0; i < 5; i++) await socket.request(scope, 'execute_request', execute); // warm-up, not counted
       const samples: number[] = [];
       for (let i = 0; i < n; i++) {
         const t0 = performance.now();
-        await socket.request('execute_request', execute);
+        await socket.request(scope, 'execute_request', execute);
         samples.push(performance.now() - t0);
       }
       samples.sort((a, b) => a - b);
@@ -113,51 +121,62 @@ export async function measureScalaRoundTrip(opts: { url: string; token: string; 
       socket.close();
     }
   } finally {
-    await rest(opts.url, opts.token, `/api/kernels/${started.id}`, { method: 'DELETE' });
+    // A failed phase's scope is over: then the gateway's stop takes the kernel with it.
+    await rest(scope, opts.url, opts.token, `/api/kernels/${started.id}`, { method: 'DELETE' }).catch(() => undefined);
   }
 }
 
 /** `bin/sparkgate.js serve` on a free port, with its own runtime directory. */
-export async function startGateway(): Promise<{ url: string; token: string; stop: () => Promise<void> }> {
+export async function startGateway(scope: DeadlineScope): Promise<{ url: string; token: string; stop: () => Promise<void> }> {
   const token = `bench-${randomUUID()}`;
   const runtimeDir = mkdtempSync(path.join(os.tmpdir(), 'sparkgate-bench-scala-'));
-  const child = spawn(
+  const proc = spawnTracked(
+    'sparkgate (Scala)',
     process.execPath,
     [path.join(REPO_ROOT, 'bin', 'sparkgate.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--token', token, '--log-level', 'warn'],
     { env: { ...process.env, SPARKGATE_RUNTIME_DIR: runtimeDir, SPARKGATE_KERNEL_START_TIMEOUT_MS: '180000' }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  let stderr = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sparkgate did not start:\n${stderr}`)), 30_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-8000);
-      const found = /is running at (http:\/\/\S+?)(?:\/?\?token=\S*)?\s/.exec(stderr)?.[1];
-      if (found) {
-        clearTimeout(timer);
-        resolve(found.replace(/\/$/, ''));
-      }
-    });
-    child.once('exit', () => reject(new Error(`sparkgate exited:\n${stderr}`)));
-  });
-  return {
-    url,
-    token,
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(runtimeDir, { recursive: true, force: true });
-    },
+  const stop = async (): Promise<void> => {
+    await stopTracked(proc, 15_000);
+    rmSync(runtimeDir, { recursive: true, force: true });
   };
+  let stderr = '';
+  let url = '';
+  proc.child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-8000);
+    url ||= /is running at (http:\/\/\S+?)(?:\/?\?token=\S*)?\s/.exec(stderr)?.[1]?.replace(/\/$/, '') ?? '';
+  });
+  try {
+    await scope.poll(
+      async () => {
+        if (url) return true;
+        if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error('sparkgate exited');
+        return false;
+      },
+      WAIT_MS.serverUp,
+      `sparkgate (Scala, pid ${proc.child.pid ?? '?'}) to print its URL`,
+    );
+  } catch (err) {
+    await stop();
+    if (stderr.trim()) process.stderr.write(`sparkgate (Scala) stderr:\n${stderr.trim()}\n`);
+    throw err;
+  }
+  return { url, token, stop };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const n = Number(process.argv[2] ?? 100);
-  const gateway = await startGateway();
   try {
-    const stats = await measureScalaRoundTrip({ url: gateway.url, token: gateway.token, n });
+    const stats = await DeadlineScope.run('Scala kernel', phaseBudgetMs('scala', benchOptions(process.env)), async (scope) => {
+      const gateway = await startGateway(scope);
+      try {
+        return await measureScalaRoundTrip({ url: gateway.url, token: gateway.token, n, scope });
+      } finally {
+        await gateway.stop();
+      }
+    });
     console.log(JSON.stringify({ kernel: 'scala', code: '1+1', ...stats, p50: Number(stats.p50.toFixed(1)), p95: Number(stats.p95.toFixed(1)) }));
   } finally {
-    await gateway.stop();
+    await stopAll();
   }
 }

@@ -6,9 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../src/config.js';
 import { BENCH_KERNELSPEC_DIR } from './bench-kernelspec.js';
-import { KernelServer, waitFor } from './kernel-server.js';
+import { WAIT_MS } from './budgets.js';
+import type { DeadlineScope } from './deadline.js';
+import { KernelServer } from './kernel-server.js';
 import { collectGarbage } from './node-gc.js';
 import { BENCH_TMP_DIR, freePort, spawnTracked, stopTracked } from './processes.js';
+import { log } from './target-results.js';
 
 export interface SparkgateServerOptions {
   /** kernelspec name -> pre-started kernels (SPARKGATE_WARM_POOL). */
@@ -17,7 +20,8 @@ export interface SparkgateServerOptions {
   readonly cpuProfDir?: string;
 }
 
-export async function startSparkgate(options: SparkgateServerOptions = {}): Promise<KernelServer> {
+/** Resolves once it printed its URL; one that does not within WAIT_MS.serverUp is stopped. */
+export async function startSparkgate(scope: DeadlineScope, options: SparkgateServerOptions = {}): Promise<KernelServer> {
   const token = `bench-${Math.random().toString(36).slice(2)}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -54,12 +58,21 @@ export async function startSparkgate(options: SparkgateServerOptions = {}): Prom
     url ||= /is running at (http:\/\/\S+)/.exec(stderr)?.[1] ?? '';
   });
   try {
-    await waitFor('sparkgate to print its URL', async () => url !== '' || proc.child.exitCode !== null, 30_000);
-    if (!url) throw new Error('sparkgate exited');
+    await scope.poll(
+      async () => {
+        if (url) return true;
+        if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error(`sparkgate exited (${proc.child.exitCode ?? proc.child.signalCode})`);
+        return false;
+      },
+      WAIT_MS.serverUp,
+      `sparkgate (pid ${proc.child.pid ?? '?'}) to print its URL`,
+    );
   } catch (err) {
     await stopTracked(proc, 1_000);
-    throw new Error(`${(err as Error).message}\n${stderr}`);
+    // The error stays what it was (a DeadlineError is reported as one); its stderr goes to the log.
+    if (stderr.trim()) log(`sparkgate stderr:\n${stderr.trim()}`);
+    throw err;
   }
   const pid = proc.child.pid!;
-  return new KernelServer(options.warmPool ? 'sparkgate (warm pool)' : 'sparkgate', url, token, proc, () => collectGarbage(pid, inspectPort));
+  return new KernelServer(options.warmPool ? 'sparkgate (warm pool)' : 'sparkgate', url, token, proc, (gcScope) => collectGarbage(pid, inspectPort, gcScope));
 }

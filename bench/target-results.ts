@@ -1,4 +1,5 @@
 /** What one target measured; every field optional (phases can be skipped, targets can fail). */
+import type { Phase } from './bench-options.js';
 import type { ConcurrencyResult } from './measure-concurrency.js';
 import type { IopubResult } from './measure-iopub.js';
 import type { MemoryResult } from './measure-memory.js';
@@ -14,8 +15,23 @@ export interface TargetResults {
   memory?: MemoryResult;
   /** Warm pool only: claims by result (hit, empty, changed) over the start samples. */
   poolClaims?: Record<string, number>;
-  error?: string;
 }
+
+/** A phase of one target that did not finish (a missed deadline or an error); its cells say so. */
+export interface PhaseFailure {
+  /** Column label: a TargetResults label, or one of STANDALONE_TARGETS. */
+  readonly target: string;
+  readonly phase: Phase;
+  /** One line, e.g. "deadline: waited 30000 ms for execute_reply + status idle of `x=1` from ...". */
+  readonly message: string;
+}
+
+/** Labels of the phases that are not a server's: their failures show in these names. */
+export const STANDALONE_TARGETS = {
+  reference: 'Python jupyter_client (2nd floor)',
+  gc: 'executor GC (FakeKube)',
+  scala: 'Scala kernel',
+} as const;
 
 export function emptyResults(label: string): TargetResults {
   return { label, rtt: {}, iopub: {} };

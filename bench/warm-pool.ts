@@ -5,14 +5,16 @@
  * sample measures a hit, not a refill.
  */
 import { BENCH_KERNEL_NAME } from './bench-kernelspec.js';
-import { waitFor, type KernelServer } from './kernel-server.js';
+import { WAIT_MS } from './budgets.js';
+import type { DeadlineScope } from './deadline.js';
+import type { KernelServer } from './kernel-server.js';
 import { serverTarget, type KernelTarget } from './kernel-targets.js';
 
 const GAUGE = /^(sparkgate_warm_pool\w*)\{([^}]*)\}\s+(\S+)$/;
 
 /** Ready kernels in the pool for `kernelspec`, or undefined when the gateway exports no pool gauge. */
-export async function readyInPool(server: KernelServer, kernelspec: string): Promise<number | undefined> {
-  const text = await (await server.fetchOk('/metrics')).text();
+export async function readyInPool(scope: DeadlineScope, server: KernelServer, kernelspec: string): Promise<number | undefined> {
+  const text = await server.fetchText(scope, '/metrics');
   let found: number | undefined;
   for (const line of text.split('\n')) {
     const m = GAUGE.exec(line);
@@ -24,8 +26,8 @@ export async function readyInPool(server: KernelServer, kernelspec: string): Pro
 }
 
 /** `sparkgate_warm_pool_claims_total` by result (hit, empty, changed) for `kernelspec`. */
-export async function poolClaims(server: KernelServer, kernelspec: string): Promise<Record<string, number>> {
-  const text = await (await server.fetchOk('/metrics')).text();
+export async function poolClaims(scope: DeadlineScope, server: KernelServer, kernelspec: string): Promise<Record<string, number>> {
+  const text = await server.fetchText(scope, '/metrics');
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
     const m = /^sparkgate_warm_pool_claims_total\{([^}]*)\}\s+(\S+)$/.exec(line);
@@ -36,15 +38,24 @@ export async function poolClaims(server: KernelServer, kernelspec: string): Prom
   return out;
 }
 
-export async function warmTarget(server: KernelServer, poolSize: number): Promise<KernelTarget | undefined> {
+/** The pool holds `poolSize` ready kernels (a /metrics read that fails counts as "not yet"). */
+function poolFull(server: KernelServer, poolSize: number): (scope: DeadlineScope) => Promise<boolean> {
+  return (scope) => readyInPool(scope, server, BENCH_KERNEL_NAME).then(
+    (ready) => (ready ?? 0) >= poolSize,
+    () => false,
+  );
+}
+
+export async function warmTarget(scope: DeadlineScope, server: KernelServer, poolSize: number): Promise<KernelTarget | undefined> {
   // The pool fills in the background after start: wait for the gauge to appear and fill.
   try {
-    await waitFor('the warm pool to fill', async () => ((await readyInPool(server, BENCH_KERNEL_NAME)) ?? 0) >= poolSize, 60_000, 100);
-  } catch {
+    await scope.poll(poolFull(server, poolSize), WAIT_MS.poolFill, `the warm pool of ${server.label} to fill (${poolSize} ready)`, 100);
+  } catch (err) {
+    if (scope.signal.aborted) throw err; // the phase is over, not the pool missing
     return undefined; // this build has no warm pool (or it never filled): the row says so
   }
   return serverTarget(server, 'v1', {
     label: 'sparkgate (warm)',
-    beforeStart: () => waitFor('the warm pool to refill', async () => ((await readyInPool(server, BENCH_KERNEL_NAME)) ?? 0) >= poolSize, 60_000, 20),
+    beforeStart: (sampleScope) => sampleScope.poll(poolFull(server, poolSize), WAIT_MS.poolFill, `the warm pool of ${server.label} to refill (${poolSize} ready)`, 20),
   });
 }

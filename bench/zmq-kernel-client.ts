@@ -10,12 +10,14 @@ import { endpoint } from '../src/kernels/connection-file.js';
 import { newMessage, type Channel } from '../src/wire/message.js';
 import { decodeZmqFrames, encodeZmqFrames, MessageSigner } from '../src/wire/zmq-codec.js';
 import { EXECUTE_DEFAULTS, type BenchClient } from './bench-client.js';
+import { DeadlineError, withDeadline, type DeadlineScope } from './deadline.js';
 import { RequestTracker, type RequestResult } from './request-tracker.js';
 
 /** ZeroMQ's default reconnect interval is 100 ms; a kernel still binding would cost that much. */
 const RECONNECT_IVL_MS = 10;
 
 export class ZmqKernelClient implements BenchClient {
+  readonly label = 'floor ZeroMQ client';
   private readonly tracker = new RequestTracker();
   private readonly session = randomUUID();
   private readonly signer: MessageSigner;
@@ -51,7 +53,8 @@ export class ZmqKernelClient implements BenchClient {
     const msg = newMessage({ channel: 'shell', msgType, session: this.session, content, msgId, date: new Date(), username: 'bench' });
     const done = this.tracker.track(msgId, { untilReply });
     const frames = encodeZmqFrames(msg, this.signer);
-    this.sending = this.sending.then(() => this.shell.send(frames)).catch(() => undefined);
+    // A send that fails (socket closed) would leave its request waiting for nothing.
+    this.sending = this.sending.then(() => this.shell.send(frames)).catch((err: unknown) => this.tracker.failAll(new Error(`${this.label}: send failed: ${(err as Error).message}`)));
     return done;
   }
 
@@ -67,16 +70,27 @@ export class ZmqKernelClient implements BenchClient {
    * Until iopub is subscribed (ZeroMQ's slow joiner), a request's idle status is lost: ask
    * kernel_info until one completes with its idle status, as jupyter_client's wait_for_ready.
    */
-  async waitForIopub(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const ok = await Promise.race([this.kernelInfo().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 200))]);
-      if (ok) return;
-    }
-    throw new Error('kernel iopub did not connect');
+  waitForIopub(scope: DeadlineScope, baseMs = 30_000): Promise<void> {
+    return scope.wait(
+      async (inner) => {
+        for (;;) {
+          try {
+            // A probe whose idle status was lost never completes: give each 200 ms, then ask again.
+            await withDeadline(this.kernelInfo(), 200, 'a kernel_info probe', { signal: inner.signal });
+            return;
+          } catch (err) {
+            if (!(err instanceof DeadlineError) || inner.signal.aborted) throw err;
+          }
+        }
+      },
+      baseMs,
+      "the floor kernel's iopub to deliver a kernel_info request's status idle",
+    );
   }
 
   close(): void {
+    // The receive loops end with the sockets; whatever still waits fails now.
+    this.tracker.failAll(new Error(`${this.label} closed`));
     this.shell.close();
     this.iopub.close();
   }
