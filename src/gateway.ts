@@ -11,7 +11,9 @@ import { buildServer, type ServerDeps } from './http/server.js';
 import { KernelManager } from './kernels/kernel-manager.js';
 import type { LauncherRegistry, SessionPlugin } from './kernels/kernel-launcher.js';
 import { KernelspecStore } from './kernels/kernelspec-store.js';
+import { OrphanGuard } from './kernels/orphan-guard.js';
 import type { ProbeFn } from './kernels/python-interpreter.js';
+import { RuntimeDir } from './kernels/runtime-dir.js';
 import { createLogger, type Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { SessionStore } from './sessions/session-store.js';
@@ -63,6 +65,10 @@ export class Gateway {
   readonly sessions: SessionStore;
   readonly spark: SparkSessionPlugin;
   readonly extensions: readonly GatewayExtension[];
+  /** This gateway's own directory under config.runtimeDir (connection and Spark conf files). */
+  readonly runtimeDir: string;
+  private readonly runtime: RuntimeDir;
+  private readonly guard: OrphanGuard;
   private app: FastifyInstance | undefined;
   private ready = false;
   private starting: Promise<string> | undefined;
@@ -79,9 +85,15 @@ export class Gateway {
       defaultName: options.config.defaultKernelName,
       onInvalid: (dir, message) => this.logger.warn({ dir, message }, 'ignoring invalid kernelspec'),
     });
+    this.runtime = new RuntimeDir({
+      root: options.config.runtimeDir,
+      onRemoved: (dir) => this.logger.info({ dir }, 'removed the runtime files of a gateway that is gone'),
+    });
+    this.runtimeDir = this.runtime.path;
+    this.guard = new OrphanGuard({ logger: this.logger, graceMs: options.config.kernelShutdownTimeoutMs });
     this.spark = new SparkSessionPlugin({
       settings: options.config.spark,
-      runtimeDir: options.config.runtimeDir,
+      runtimeDir: this.runtimeDir,
       allocator: new PortAllocator({
         driverPortRange: options.config.spark.driverPortRange,
         blockManagerPortRange: options.config.spark.blockManagerPortRange,
@@ -95,6 +107,8 @@ export class Gateway {
       metrics: this.metrics,
       kernelspecs: this.kernelspecs,
       parentEnv: options.env ?? process.env,
+      runtimeDir: this.runtimeDir,
+      processGroups: this.guard,
       plugins: [this.spark, ...(options.plugins ?? [])],
       ...(options.launchers ? { launchers: options.launchers } : {}),
       ...(options.probePython ? { probePython: options.probePython } : {}),
@@ -109,6 +123,8 @@ export class Gateway {
   /** Listen and return the base URL (http://host:port). */
   start(): Promise<string> {
     this.starting ??= (async () => {
+      await this.runtime.start();
+      await this.guard.start();
       await this.kernels.start();
       for (const ext of this.extensions) await ext.start?.(this);
       this.app = await buildServer(
@@ -144,7 +160,7 @@ export class Gateway {
     return Number(new URL(this.url).port);
   }
 
-  /** Stop accepting, shut every kernel down (and its executors), close the server. */
+  /** Stop accepting, shut every kernel down (and its executors), close the server, remove the runtime files. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.ready = false;
@@ -154,6 +170,8 @@ export class Gateway {
       }
       await this.kernels.stop();
       await this.app?.close();
+      await this.guard.stop();
+      await this.runtime.stop();
       this.logger.info('sparkgate stopped');
     })();
     return this.stopping;

@@ -17,6 +17,7 @@ import {
 } from './kernel-launcher.js';
 import { Kernel, type PrepareContext } from './kernel.js';
 import type { Kernelspec, KernelspecStore } from './kernelspec-store.js';
+import type { ProcessGroupRegistry } from './orphan-guard.js';
 import { findPythonWithIpykernel, missingPythonMessage, type ProbeFn } from './python-interpreter.js';
 import { isLive, type SessionState } from './session-state.js';
 import { WarmPool } from './warm-pool.js';
@@ -31,6 +32,10 @@ export interface KernelManagerDeps {
   /** The environment kernels inherit (minus SPARKGATE_*). */
   parentEnv?: NodeJS.ProcessEnv;
   probePython?: ProbeFn;
+  /** Where connection files go: the gateway's own directory (runtime-dir.ts); config.runtimeDir when absent. */
+  runtimeDir?: string;
+  /** Told every kernel's process group (the orphan guard). */
+  processGroups?: ProcessGroupRegistry;
   now?: () => number;
 }
 
@@ -86,7 +91,7 @@ export class KernelManager {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    mkdirSync(this.deps.config.runtimeDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.runtimeDir, { recursive: true, mode: 0o700 });
     const lookup = await findPythonWithIpykernel({
       configured: this.deps.config.python,
       ...(this.deps.probePython ? { probe: this.deps.probePython } : {}),
@@ -115,6 +120,10 @@ export class KernelManager {
       this.kernels.clear();
     })();
     return this.stopping;
+  }
+
+  private get runtimeDir(): string {
+    return this.deps.runtimeDir ?? this.deps.config.runtimeDir;
   }
 
   get pythonInterpreter(): string | undefined {
@@ -222,7 +231,8 @@ export class KernelManager {
       { spec, userEnv },
       {
         logger: this.deps.logger,
-        runtimeDir: this.deps.config.runtimeDir,
+        runtimeDir: this.runtimeDir,
+        ...(this.deps.processGroups ? { processGroups: this.deps.processGroups } : {}),
         startTimeoutMs,
         shutdownTimeoutMs: this.deps.config.kernelShutdownTimeoutMs,
         offlineBufferMessages: this.deps.config.offlineBufferMessages,

@@ -1,9 +1,16 @@
 /**
  * One kernel OS process, started in its own process group so that signals (interrupt, kill)
- * reach everything it spawned (a PySpark driver's JVM included) and nothing is left behind.
+ * reach everything it spawned (a PySpark driver's JVM included) and nothing is left behind:
+ * when the leader exits, whatever is left in its group is killed.
+ *
+ * Nothing outlives the gateway either: the process gets a lifeline as fd 3 (kernel-lifeline.ts)
+ * and its group is registered with the orphan guard (orphan-guard.ts) while it runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { LIFELINE_ENV, LIFELINE_FD } from './kernel-lifeline.js';
+import type { ProcessGroupRegistry } from './orphan-guard.js';
 
 export interface KernelProcessOptions {
   argv: readonly string[];
@@ -12,6 +19,8 @@ export interface KernelProcessOptions {
   /** Lines of stderr kept to explain a failed start. */
   stderrLines?: number;
   onOutput?: (stream: 'stdout' | 'stderr', text: string) => void;
+  /** Told the process group while it runs (the orphan guard). */
+  groups?: ProcessGroupRegistry;
 }
 
 export interface ExitInfo {
@@ -46,11 +55,18 @@ export class KernelProcess extends EventEmitter<{ exit: [ExitInfo] }> {
     return new Promise((resolve, reject) => {
       const child = spawn(command, args, {
         cwd: this.options.cwd,
-        env: this.options.env,
+        env: { ...this.options.env, [LIFELINE_ENV]: String(LIFELINE_FD) },
         detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        // stdin stays /dev/null (a cell's `input()` or `!cat` must not block on the lifeline).
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       });
       this.child = child;
+      // Our end of the lifeline: never written to, never closed while the kernel runs (it closes
+      // with this process), and it does not keep the event loop alive.
+      const lifeline = child.stdio[LIFELINE_FD] as Socket | null;
+      lifeline?.on('error', () => undefined);
+      lifeline?.on('data', () => undefined);
+      lifeline?.unref();
       const keep = this.options.stderrLines ?? 40;
       child.stdout?.setEncoding('utf8').on('data', (text: string) => this.options.onOutput?.('stdout', text));
       child.stderr?.setEncoding('utf8').on('data', (text: string) => {
@@ -65,7 +81,10 @@ export class KernelProcess extends EventEmitter<{ exit: [ExitInfo] }> {
         if (!this.exitInfo) this.finish({ code: null, signal: null });
         reject(err);
       });
-      child.once('spawn', () => resolve());
+      child.once('spawn', () => {
+        if (child.pid !== undefined) this.options.groups?.add(child.pid);
+        resolve();
+      });
       child.once('exit', (code, signal) => this.finish({ code, signal }));
     });
   }
@@ -73,6 +92,14 @@ export class KernelProcess extends EventEmitter<{ exit: [ExitInfo] }> {
   private finish(info: ExitInfo): void {
     if (this.exitInfo) return;
     this.exitInfo = info;
+    const pid = this.child?.pid;
+    if (pid !== undefined) {
+      // The kernel is its leader: what is left of the group (a driver JVM, a cell's background
+      // process) would hold ports and outlive the session, as jupyter_client's killpg prevents.
+      this.signal('SIGKILL');
+      this.options.groups?.remove(pid);
+      (this.child?.stdio[LIFELINE_FD] as Socket | null | undefined)?.destroy();
+    }
     this.resolveExit(info);
     this.emit('exit', info);
   }

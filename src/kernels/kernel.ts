@@ -20,6 +20,7 @@ import type { LaunchPlan, SessionEndReason } from './kernel-launcher.js';
 import { KernelProcess } from './kernel-process.js';
 import { ClientChannels, IopubChannel, OWN_RECONNECT } from './kernel-sockets.js';
 import type { Kernelspec } from './kernelspec-store.js';
+import type { ProcessGroupRegistry } from './orphan-guard.js';
 import { isLive, transition, type SessionEvent, type SessionState } from './session-state.js';
 
 export interface KernelClient {
@@ -39,7 +40,10 @@ export interface PrepareContext {
 
 export interface KernelDeps {
   logger: Logger;
+  /** The gateway's own runtime directory (runtime-dir.ts): connection files go here. */
   runtimeDir: string;
+  /** Told each run's process group (the orphan guard). */
+  processGroups?: ProcessGroupRegistry;
   startTimeoutMs: number;
   shutdownTimeoutMs: number;
   offlineBufferMessages: number;
@@ -203,6 +207,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
       env: plan.env,
       cwd: plan.cwd,
       onOutput: (stream, text) => this.log.debug({ stream, text: text.slice(0, 2000) }, 'kernel output'),
+      ...(this.deps.processGroups ? { groups: this.deps.processGroups } : {}),
     });
     this.process = proc;
     this.iopubSeen = false;

@@ -20,7 +20,10 @@ export interface TestGateway {
   url: string;
   token: string;
   settings: ServerConnection.ISettings;
+  /** The gateway's own runtime directory (connection and Spark conf files), inside `runtimeRoot`. */
   runtimeDir: string;
+  /** The `runtimeDir` setting: a temp dir of the test, removed by stop(). */
+  runtimeRoot: string;
   /** Every JSON log line the gateway wrote. */
   logLines: string[];
   stop(): Promise<void>;
@@ -30,7 +33,7 @@ export async function startGateway(
   overrides: Record<string, unknown> = {},
   options: Partial<Omit<GatewayOptions, 'config'>> = {},
 ): Promise<TestGateway> {
-  const runtimeDir = mkdtempSync(path.join(os.tmpdir(), 'sparkgate-test-'));
+  const runtimeRoot = mkdtempSync(path.join(os.tmpdir(), 'sparkgate-test-'));
   const config = loadConfig({
     env: {},
     overrides: {
@@ -38,7 +41,7 @@ export async function startGateway(
       port: 0,
       token: `test-token-${Math.random().toString(36).slice(2)}`,
       logLevel: process.env["SPARKGATE_TEST_LOG_LEVEL"] ?? "info",
-      runtimeDir,
+      runtimeDir: runtimeRoot,
       kernelspecDirs: [REPO_SPECS, FIXTURE_SPECS],
       kernelStartTimeoutMs: 30_000,
       ...overrides,
@@ -74,11 +77,12 @@ export async function startGateway(
     url,
     token: gateway.token,
     settings,
-    runtimeDir,
+    runtimeDir: gateway.runtimeDir,
+    runtimeRoot,
     logLines,
     async stop() {
       await gateway.stop();
-      rmSync(runtimeDir, { recursive: true, force: true });
+      rmSync(runtimeRoot, { recursive: true, force: true });
     },
   };
 }

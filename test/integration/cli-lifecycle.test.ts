@@ -1,7 +1,7 @@
 /**
  * `sparkgate serve` as a process: prints its URL and token, SIGTERM shuts every kernel down and
- * leaves no process or connection file behind; after SIGKILL the kernels notice their parent is
- * gone (JPY_PARENT_PID) and exit by themselves.
+ * leaves no process or connection file behind; after SIGKILL the kernels exit by themselves
+ * (orphans.test.ts covers every kind of kernel, a subreaper and the runtime dir).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -53,10 +53,17 @@ async function startKernel(r: Running): Promise<{ id: string; pid: number }> {
   });
   expect(res.status).toBe(201);
   const { id } = await res.json();
-  const file = JSON.parse(readFileSync(path.join(r.runtimeDir, `kernel-${id}.json`), 'utf8'));
+  const file = JSON.parse(readFileSync(path.join(gatewayDir(r), `kernel-${id}.json`), 'utf8'));
   expect(file.key).toMatch(/^[0-9a-f]{64}$/);
   const pid = pidOfKernel(id);
   return { id, pid };
+}
+
+/** The gateway's own directory in the runtime dir (src/kernels/runtime-dir.ts). */
+function gatewayDir(r: Running): string {
+  const dirs = readdirSync(r.runtimeDir).filter((f) => f.startsWith('gateway-'));
+  expect(dirs).toHaveLength(1);
+  return path.join(r.runtimeDir, dirs[0]!);
 }
 
 /** The kernel process whose command line holds the kernel's connection file. */
@@ -113,7 +120,8 @@ describe('sparkgate serve', () => {
     const code = await new Promise((resolve) => r.child.once('exit', resolve));
     expect(code).toBe(0);
     expect(kernels.some((k) => alive(k.pid))).toBe(false);
-    expect(readdirSync(r.runtimeDir).filter((f) => f.startsWith('kernel-'))).toEqual([]);
+    // Connection files, the gateway's directory and its socket: all gone.
+    expect(readdirSync(r.runtimeDir)).toEqual([]);
     expect(r.output()).not.toMatch(/"level":"(error|fatal)"/);
   });
 

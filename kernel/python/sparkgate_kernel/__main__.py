@@ -11,6 +11,7 @@ import os
 import sys
 import traceback
 
+from . import lifeline
 from .errors import LauncherError
 from .settings import ENV_DEBUG, KINDS, Settings
 
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         kind, kernel_argv = parse_args(sys.argv[1:] if argv is None else argv)
         settings = Settings.from_env(kind, os.environ)
+        # Before anything slow (ipykernel's import, the Spark driver): a gateway that dies meanwhile ends us.
+        lifeline.watch(os.environ, grace_s=settings.stop_timeout_s + 2.0)
         try:
             from .app import run
         except ImportError as e:

@@ -6,14 +6,17 @@
  *        [--init kernel/scala/init.scala] [--start-timeout-ms 600000] -- REPL_COMMAND [ARGS...]
  *
  * It binds the connection file's ports, starts the REPL and serves Jupyter requests until a
- * shutdown_request, SIGTERM, or the REPL's death (exit code 1, which the gateway reports as a
- * dead kernel). Its log goes to stderr.
+ * shutdown_request, SIGTERM, the REPL's death (exit code 1, which the gateway reports as a
+ * dead kernel), or the end of its lifeline (the gateway is gone: KERNEL_LIFELINE_FD, see
+ * src/kernels/kernel-lifeline.ts). Whenever it exits, the REPL's JVM halts too: its stdin closes
+ * (and stop() kills it if it does not). Its log goes to stderr.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readConnectionFile, type ConnectionInfo } from '../../kernels/connection-file.js';
+import { watchLifeline } from '../../kernels/kernel-lifeline.js';
 import { MessageSigner } from '../../wire/zmq-codec.js';
 import { KernelServerSockets } from './kernel-server-sockets.js';
 import { replEnv, resolveReplCommand, type EngineKind } from './repl-command.js';
@@ -34,6 +37,16 @@ function usage(message: string): never {
 }
 
 async function main(): Promise<void> {
+  // Before anything slow (the REPL takes seconds to start): a gateway that dies meanwhile ends us.
+  let stopRepl: (() => Promise<void>) | undefined;
+  watchLifeline(process.env, () => {
+    log('info', 'the gateway is gone (lifeline closed): stopping the REPL');
+    const hardExit = setTimeout(() => process.exit(1), 10_000);
+    void (stopRepl?.() ?? Promise.resolve()).finally(() => {
+      clearTimeout(hardExit);
+      process.exit(0);
+    });
+  });
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
@@ -58,6 +71,7 @@ async function main(): Promise<void> {
   }
 
   const engine = makeEngine(engineKind, positionals, values.init, startTimeoutMs, file);
+  stopRepl = () => engine.stop();
   let kernel: ReplKernel | undefined;
   const sockets = await KernelServerSockets.bind({
     info,

@@ -26,7 +26,7 @@ beforeAll(async () => {
   });
   gateway = createGateway({ config, env: process.env, logger: createLogger({ level: 'warn', destination: process.stderr }) });
   const url = await gateway.start();
-  tg = { gateway, url, token: 'term-spark', runtimeDir, logLines: [], settings: undefined as never, stop: () => gateway.stop() };
+  tg = { gateway, url, token: 'term-spark', runtimeDir: gateway.runtimeDir, runtimeRoot: runtimeDir, logLines: [], settings: undefined as never, stop: () => gateway.stop() };
 });
 
 afterAll(async () => {
@@ -40,7 +40,7 @@ it('a pyspark terminal gets its own rendered Spark conf, released on exit', asyn
   await term.expect('>>> ', 20_000);
   term.type("import os, json; c = json.load(open(os.environ['SPARKGATE_SPARK_CONF_FILE'])); print('UI=' + c['spark.ui.port'])\r");
   await term.expect(/UI=442\d\d/, 10_000);
-  const confFile = path.join(runtimeDir, (await import('node:fs')).readdirSync(runtimeDir).find((f) => f.startsWith('spark-') && f.endsWith('.json'))!);
+  const confFile = path.join(gateway.runtimeDir, (await import('node:fs')).readdirSync(gateway.runtimeDir).find((f) => f.startsWith('spark-') && f.endsWith('.json'))!);
   expect(existsSync(confFile)).toBe(true);
   term.type('exit()\r');
   await term.closed;
