@@ -9,6 +9,8 @@ echo "== type check" >&2
 npx --no-install tsc --noEmit -p .
 
 mkdir -p test-artifacts
+# Files older than this are not this run's (connection file check below).
+touch test-artifacts/.started
 status=0
 npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
 
@@ -17,6 +19,16 @@ leaks=$(pgrep -af 'sparkgate-(test|cli|jupyter)-' | grep -v pgrep || true)
 if [ -n "$leaks" ]; then
   echo "processes left behind by the tests:" >&2
   echo "$leaks" >&2
+  status=1
+fi
+
+# The tests' runtime dirs are $TMPDIR/sparkgate-test-*; each removes its connection files.
+# (The short soak, test/soak/soak-short.test.ts, runs above with the other tests; the long one is `npm run soak`.)
+echo "== leak check: connection files of the tests" >&2
+files=$(find "${TMPDIR:-/tmp}" -maxdepth 3 -path '*/sparkgate-test-*' -name 'kernel-*.json' -newer test-artifacts/.started 2>/dev/null || true)
+if [ -n "$files" ]; then
+  echo "connection files left behind by the tests:" >&2
+  echo "$files" >&2
   status=1
 fi
 
