@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../logger.js';
-import { newMessage, type RawMessage } from '../wire/message.js';
+import { newMessage } from '../wire/message.js';
 import { MessageSigner } from '../wire/zmq-codec.js';
 import {
   newConnectionInfo,
@@ -16,58 +16,21 @@ import {
   writeConnectionFile,
   type ConnectionInfo,
 } from './connection-file.js';
-import type { LaunchPlan, SessionEndReason } from './kernel-launcher.js';
+import type { SessionEndReason } from './kernel-launcher.js';
 import { KernelProcess } from './kernel-process.js';
-import { ClientChannels, IopubChannel, OWN_RECONNECT } from './kernel-sockets.js';
+import { KernelClients, type KernelClient } from './kernel-clients.js';
+import { executionStateOf, lastLines, parentField } from './kernel-messages.js';
+import { ClientChannels } from './kernel-sockets.js';
 import type { Kernelspec } from './kernelspec-store.js';
-import type { ProcessGroupRegistry } from './orphan-guard.js';
+import { OwnChannels } from './own-channels.js';
+import { StartWatch } from './start-watch.js';
 import { isLive, transition, type SessionEvent, type SessionState } from './session-state.js';
+import type { RawMessage } from '../wire/message.js';
+import type { KernelDeps, KernelModel } from './kernel-deps.js';
 
-export interface KernelClient {
-  /** The client's `session_id` (websocket query); reconnects with the same key get buffered iopub. */
-  readonly sessionKey: string;
-  deliver(msg: RawMessage): void;
-  /** The kernel went away for good (shutdown); the client should close. */
-  kernelEnded(): void;
-}
-
-export interface PrepareContext {
-  kernelId: string;
-  spec: Kernelspec;
-  connectionFile: string;
-  userEnv: Readonly<Record<string, string>>;
-}
-
-export interface KernelDeps {
-  logger: Logger;
-  /** The gateway's own runtime directory (runtime-dir.ts): connection files go here. */
-  runtimeDir: string;
-  /** Told each run's process group (the orphan guard). */
-  processGroups?: ProcessGroupRegistry;
-  startTimeoutMs: number;
-  shutdownTimeoutMs: number;
-  offlineBufferMessages: number;
-  /**
-   * Jupyter's KernelRestarter: a kernel that dies on its own is restarted in place (same id, same
-   * ports) up to this many times in a row; a run that lasted `stableRunMs` resets the count.
-   * 0 = report it dead at once.
-   */
-  restartLimit?: number;
-  stableRunMs?: number;
-  /** Builds the process plan for each (re)start; `files` are removed when that run ends. */
-  prepare: (ctx: PrepareContext) => Promise<{ plan: LaunchPlan; files: string[] }>;
-  /** Session-end work (executor GC, port release) after every run of the process. */
-  onEnd: (kernelId: string, reason: SessionEndReason) => Promise<void>;
-  now?: () => number;
-}
-
-export interface KernelModel {
-  id: string;
-  name: string;
-  last_activity: string;
-  execution_state: string;
-  connections: number;
-}
+export type { KernelClient } from './kernel-clients.js';
+export type { KernelDeps, KernelModel, PrepareContext } from './kernel-deps.js';
+export { executionStateOf, parentField } from './kernel-messages.js';
 
 type KernelEvents = {
   state: [SessionState, SessionState];
@@ -75,11 +38,8 @@ type KernelEvents = {
   autorestart: ['ok' | 'failed' | 'limit'];
 };
 
-const MAX_OFFLINE_SESSIONS = 16;
 /** Fresh ports this many times when a port was taken before the kernel bound it. */
 const START_ATTEMPTS_ON_PORT_CLASH = 3;
-/** A start with no progress from the kernel this long opens the silent gateway sockets again. */
-const SILENT_START_REOPEN_MS = 5_000;
 
 export class Kernel extends EventEmitter<KernelEvents> {
   readonly id: string;
@@ -91,17 +51,14 @@ export class Kernel extends EventEmitter<KernelEvents> {
   private connectionFile: string | undefined;
   private extraFiles: string[] = [];
   private process: KernelProcess | undefined;
-  private iopub: IopubChannel | undefined;
-  private control: ClientChannels | undefined;
   private signer: MessageSigner | undefined;
-  private readonly clients = new Set<KernelClient>();
-  private readonly offline = new Map<string, RawMessage[]>();
-  private readonly pending = new Map<string, (msg: RawMessage) => void>();
+  private readonly clients: KernelClients;
+  private readonly own: OwnChannels;
   private iopubSeen = false;
   /** The Jupyter session of requests the gateway itself sends. */
   private readonly ownSession: string;
   /** While waitReady runs: replies to its probes, and iopub traffic, wake it. */
-  private startWatch: { reply: (parentId: string) => boolean; iopub: () => void } | undefined;
+  private startWatch: StartWatch | undefined;
   private readonly log: Logger;
   private readonly now: () => number;
   private endPromise: Promise<void> | undefined;
@@ -120,6 +77,13 @@ export class Kernel extends EventEmitter<KernelEvents> {
     this.lastActivityMs = this.now();
     this.log = deps.logger.child({ kernel_id: this.id, kernelspec: this.spec.name });
     this.ownSession = `sparkgate-${this.id}`;
+    this.clients = new KernelClients(deps.offlineBufferMessages);
+    this.own = new OwnChannels({
+      session: this.ownSession,
+      log: this.log,
+      onIopub: (m) => this.onIopub(m),
+      onReply: (parentId) => this.startWatch?.reply(parentId) ?? false,
+    });
   }
 
   /** The client's validated KERNEL_* variables, used by every (re)start of this session. */
@@ -180,20 +144,6 @@ export class Kernel extends EventEmitter<KernelEvents> {
 
   // ---- lifecycle ----
 
-  /** The gateway's own sockets (iopub for every client, shell + control for its probes), where not open. */
-  private openOwnChannels(): void {
-    const channelOptions = {
-      info: this.info!,
-      signer: this.signer!,
-      onDecodeError: (channel: string, error: string) => this.log.warn({ channel, error }, 'dropped kernel message'),
-    };
-    this.iopub ??= new IopubChannel({ ...channelOptions, onMessage: (m) => this.onIopub(m) });
-    this.control ??= new ClientChannels(
-      { ...channelOptions, onMessage: (m) => this.onGatewayReply(m), reconnect: OWN_RECONNECT },
-      ['shell', 'control'],
-    );
-  }
-
   /** Start the process and wait until it answers kernel_info and iopub flows. */
   async start(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -242,7 +192,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     });
     this.process = proc;
     this.iopubSeen = false;
-    this.openOwnChannels();
+    this.own.open(info, this.signer!);
     try {
       await proc.start();
     } catch (err) {
@@ -254,117 +204,32 @@ export class Kernel extends EventEmitter<KernelEvents> {
     await this.waitReady(proc);
   }
 
-  /**
-   * Ready = a kernel_info_reply on shell AND an iopub message seen (the "nudge" Jupyter Server
-   * does: a SUB socket drops messages until its subscription reaches the kernel). Probes are
-   * re-sent while the kernel is silent, and a reply to ANY of them counts: a kernel still
-   * importing answers the queued probes all at once, and waiting for only the latest would cost
-   * up to a whole probe interval on every start.
-   */
+  /** Ready = kernel_info answered and iopub flowing (start-watch.ts). */
   private async waitReady(proc: KernelProcess): Promise<void> {
-    const deadline = this.now() + this.deps.startTimeoutMs;
-    const t0 = performance.now();
-    const timings: Record<string, number> = {};
-    const probes = new Set<string>();
-    let replied = false;
-    let wake: () => void = () => undefined;
-    this.startWatch = {
-      reply: (parentId) => {
-        if (!probes.has(parentId)) return false;
-        timings['reply_ms'] ??= Math.round(performance.now() - t0);
-        replied = true;
-        wake();
-        return true;
+    const watch = new StartWatch({
+      proc,
+      startTimeoutMs: this.deps.startTimeoutMs,
+      now: this.now,
+      log: this.log,
+      probe: () => this.own.send('shell', 'kernel_info_request', {}),
+      iopubSeen: () => this.iopubSeen,
+      shuttingDown: () => this.stateValue === 'terminating' || this.stateValue === 'ended',
+      reopen: (which) => {
+        this.own.close(which);
+        this.own.open(this.info!, this.signer!);
       },
-      iopub: () => {
-        timings['iopub_ms'] ??= Math.round(performance.now() - t0);
-        wake();
-      },
-    };
-    const onExit = (): void => wake();
-    proc.once('exit', onExit);
-    let lastProgress = performance.now();
-    let progressSeen = 0;
+    });
+    this.startWatch = watch;
     try {
-      while (!(replied && this.iopubSeen)) {
-        // One of the gateway's own sockets can stay silent though the kernel is up and
-        // listening (seen in the soak: a TCP connection closed from our side during the start,
-        // never reconnected). Whatever has not delivered for a while is opened anew; a slow
-        // starter (a Spark driver) only costs a socket now and then.
-        const progress = (replied ? 1 : 0) + (this.iopubSeen ? 1 : 0);
-        if (progress !== progressSeen) {
-          progressSeen = progress;
-          lastProgress = performance.now();
-        } else if (!proc.hasExited && performance.now() - lastProgress > SILENT_START_REOPEN_MS) {
-          this.reopenOwnChannels(!replied, !this.iopubSeen);
-          lastProgress = performance.now();
-        }
-        if (proc.hasExited) {
-          const tail = proc.stderr();
-          throw new Error(`kernel process exited during start${tail ? `: ${lastLines(tail, 6)}` : ''}`);
-        }
-        if (this.stateValue === 'terminating' || this.stateValue === 'ended') throw new Error('kernel shut down during start');
-        if (this.now() > deadline) {
-          throw new Error(`kernel did not answer kernel_info within ${this.deps.startTimeoutMs} ms (setting kernelStartTimeoutMs)`);
-        }
-        // Probes go out every 50 ms at first. A DEALER queues the first until the kernel binds, but
-        // ipykernel does not notice requests that arrived before its event loop started until
-        // the next one comes in (measured: one probe alone made cold starts ~170 ms slower);
-        // once answered, more are needed to make iopub traffic until the subscription is through.
-        const probe = this.send('shell', 'kernel_info_request', {});
-        if (probe) probes.add(probe);
-        // A slow starter (a Spark driver: tens of seconds) should not find hundreds queued.
-        const elapsed = performance.now() - t0;
-        const interval = replied || elapsed < 2_000 ? 50 : elapsed < 10_000 ? 250 : 1_000;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, interval);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-      this.log.debug({ ...timings, probes: probes.size }, 'kernel answered');
+      await watch.run();
     } finally {
       this.startWatch = undefined;
-      proc.off('exit', onExit);
     }
   }
 
-  /** Send a message from the gateway itself without waiting; returns its msg_id. */
-  private send(channel: 'shell' | 'control', msgType: string, content: unknown): string | undefined {
-    const control = this.control;
-    if (!control) return undefined;
-    const msgId = randomUUID();
-    control.send(newMessage({ channel, msgType, session: this.ownSession, content, msgId, date: new Date() }));
-    return msgId;
-  }
-
   /** Send a request from the gateway itself and wait up to `timeoutMs` for its reply. */
-  async request(channel: 'shell' | 'control', msgType: string, content: unknown, timeoutMs: number): Promise<RawMessage | undefined> {
-    const control = this.control;
-    if (!control) return undefined;
-    const msgId = randomUUID();
-    const msg = newMessage({ channel, msgType, session: this.ownSession, content, msgId, date: new Date() });
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(msgId);
-        resolve(undefined);
-      }, timeoutMs);
-      this.pending.set(msgId, (reply) => {
-        clearTimeout(timer);
-        this.pending.delete(msgId);
-        resolve(reply);
-      });
-      control.send(msg);
-    });
-  }
-
-  private onGatewayReply(msg: RawMessage): void {
-    const parentId = parentField(msg, 'msg_id');
-    if (!parentId) return;
-    if (this.startWatch?.reply(parentId)) return;
-    this.pending.get(parentId)?.(msg);
+  request(channel: 'shell' | 'control', msgType: string, content: unknown, timeoutMs: number): Promise<RawMessage | undefined> {
+    return this.own.request(channel, msgType, content, timeoutMs);
   }
 
   private onIopub(msg: RawMessage): void {
@@ -377,13 +242,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     if (status !== undefined && parentField(msg, 'session') === this.ownSession) return;
     this.lastActivityMs = this.now();
     if (status === 'busy' || status === 'idle') this.apply({ type: 'status', executionState: status });
-    for (const client of this.clients) client.deliver(msg);
-    if (this.offline.size > 0) {
-      for (const buffer of this.offline.values()) {
-        buffer.push(msg);
-        if (buffer.length > this.deps.offlineBufferMessages) buffer.shift();
-      }
-    }
+    this.clients.publish(msg);
   }
 
   private onProcessExit(proc: KernelProcess, exit: { code: number | null; signal: string | null }): void {
@@ -478,8 +337,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
       await this.endRun(reason);
       this.freeIdentity();
       this.apply({ type: 'cleaned' });
-      for (const client of [...this.clients]) client.kernelEnded();
-      this.clients.clear();
+      this.clients.endAll();
       this.emit('ended', reason);
     })();
     return this.endPromise;
@@ -522,39 +380,17 @@ export class Kernel extends EventEmitter<KernelEvents> {
    * would otherwise retry every 10 ms; a restart opens new ones.
    */
   private closeOwnChannels(): void {
-    this.iopub?.close();
-    this.control?.close();
-    this.iopub = undefined;
-    this.control = undefined;
-  }
-
-  /** Close and open again the gateway's own sockets that have delivered nothing (waitReady). */
-  private reopenOwnChannels(control: boolean, iopub: boolean): void {
-    this.log.debug({ control, iopub }, 'kernel silent during start; opening the gateway sockets again');
-    if (control) {
-      this.control?.close();
-      this.control = undefined;
-    }
-    if (iopub) {
-      this.iopub?.close();
-      this.iopub = undefined;
-    }
-    this.openOwnChannels();
+    this.own.close();
   }
 
   /** Free the identity (sockets, ports, connection file): the session will not run again. */
   private freeIdentity(): void {
     if (this.identityFreed) return; // twice when a shutdown raced a start: ports may be someone else's now
     this.identityFreed = true;
-    this.iopub?.close();
-    this.control?.close();
-    this.iopub = undefined;
-    this.control = undefined;
-    for (const resolve of [...this.pending.values()]) resolve(undefined as unknown as RawMessage);
-    this.pending.clear();
+    this.own.dispose();
     if (this.info) releasePorts(this.info);
     removeFile(this.connectionFile);
-    this.offline.clear();
+    this.clients.clearOffline();
   }
 
   // ---- clients ----
@@ -574,21 +410,11 @@ export class Kernel extends EventEmitter<KernelEvents> {
       onDecodeError: (channel, error) => this.log.warn({ channel, error }, 'dropped kernel message'),
     });
     this.clients.add(client);
-    const buffered = client.sessionKey ? this.offline.get(client.sessionKey) : undefined;
-    if (buffered) {
-      this.offline.delete(client.sessionKey);
-      for (const msg of buffered) client.deliver(msg);
-    }
     return channels;
   }
 
   detach(client: KernelClient): void {
-    if (!this.clients.delete(client)) return;
-    const key = client.sessionKey;
-    if (!key || !isLive(this.stateValue) || this.deps.offlineBufferMessages === 0) return;
-    if ([...this.clients].some((c) => c.sessionKey === key)) return;
-    if (this.offline.size >= MAX_OFFLINE_SESSIONS) this.offline.delete(this.offline.keys().next().value!);
-    this.offline.set(key, []);
+    this.clients.remove(client, isLive(this.stateValue));
   }
 
   /** A client sent a message (its own channels carry it): Jupyter counts that as activity. */
@@ -606,34 +432,6 @@ export class Kernel extends EventEmitter<KernelEvents> {
       msgId: randomUUID(),
       date: new Date(),
     });
-    for (const client of this.clients) client.deliver(msg);
-  }
-}
-
-function lastLines(text: string, n: number): string {
-  return text.split('\n').slice(-n).join(' | ');
-}
-
-const STATUS_MARK = Buffer.from('"status"');
-
-/** The execution_state of an iopub status message; parses only status messages. */
-export function executionStateOf(msg: RawMessage): string | undefined {
-  if (msg.header.indexOf(STATUS_MARK) < 0) return undefined;
-  try {
-    const header = JSON.parse(msg.header.toString('utf8')) as { msg_type?: string };
-    if (header.msg_type !== 'status') return undefined;
-    return (JSON.parse(msg.content.toString('utf8')) as { execution_state?: string }).execution_state;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A string field of a message's parent header (msg_id, session), parsed only when asked for. */
-export function parentField(msg: RawMessage, key: 'msg_id' | 'session'): string | undefined {
-  try {
-    const value = (JSON.parse(msg.parentHeader.toString('utf8')) as Record<string, unknown>)[key];
-    return typeof value === 'string' ? value : undefined;
-  } catch {
-    return undefined;
+    this.clients.broadcast(msg);
   }
 }

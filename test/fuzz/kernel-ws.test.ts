@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { V1_PROTOCOL } from '../../src/wire/ws-codec.js';
 import { startFuzzGateway, type FuzzGateway } from './fuzz-gateway.js';
 import { fuzzParams } from './fuzz-config.js';
+import { ENDINGS, exchangeOn, type Ending } from './ws-exchange.js';
 
 let fg: FuzzGateway;
 const closeCodes = new Map<number, number>();
@@ -101,8 +102,7 @@ const v1FrameArb: fc.Arbitrary<Frame> = fc.oneof(
   legacyText.map((t) => ({ data: Buffer.from(t), binary: false })), // text on the binary-only protocol
 );
 
-type Ending = 'wait' | 'terminate' | 'oversize' | 'cut';
-const ending = fc.constantFrom<Ending>('wait', 'wait', 'wait', 'terminate', 'oversize', 'cut');
+const ending = fc.constantFrom(...ENDINGS);
 
 function open(protocol: 'legacy' | 'v1'): Promise<WebSocket> {
   const url = `${fg.tg.url.replace(/^http/, 'ws')}/api/kernels/${fg.victimId}/channels?session_id=${Math.random().toString(36).slice(2)}&token=${fg.tg.token}`;
@@ -115,21 +115,7 @@ function open(protocol: 'legacy' | 'v1'): Promise<WebSocket> {
 
 async function exchange(protocol: 'legacy' | 'v1', frames: Frame[], end: Ending): Promise<void> {
   const ws = await open(protocol);
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  ws.on('error', () => undefined);
-  for (const f of frames) if (ws.readyState === ws.OPEN) ws.send(f.data, { binary: f.binary });
-  if (end === 'oversize' && ws.readyState === ws.OPEN) ws.send(Buffer.alloc(1024 * 1024 + 10, 0x20), { binary: protocol === 'v1' });
-  if (end === 'cut') {
-    // Half a frame, then the TCP connection goes away: the header promises 64 KiB, 10 bytes come.
-    const tcp = (ws as unknown as { _socket: import('node:net').Socket })._socket;
-    tcp.write(Buffer.from([0x82, 0xfe, 0xff, 0xff, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
-    tcp.destroy();
-  }
-  if (end === 'terminate') ws.terminate();
-  const code = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), end === 'wait' ? 30 : 2_000))]);
-  if (code === -1) ws.terminate();
-  const final = code === -1 ? await closed : code;
-  closeCodes.set(final, (closeCodes.get(final) ?? 0) + 1);
+  const final = await exchangeOn(ws, { frames, end, closeCodes, oversize: { data: Buffer.alloc(1024 * 1024 + 10, 0x20), binary: protocol === 'v1' } });
   expect(final, 'a handler failed (1011): see the gateway log').not.toBe(1011);
 }
 

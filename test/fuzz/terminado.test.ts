@@ -12,6 +12,7 @@ import { api } from '../helpers/gateway.js';
 import { createTerminal, terminalWsUrl, WsTerminal } from '../integration/terminals/terminal-helpers.js';
 import { hostileJsonTexts, startFuzzGateway, type FuzzGateway } from './fuzz-gateway.js';
 import { fuzzParams } from './fuzz-config.js';
+import { ENDINGS, exchangeOn, type Ending } from './ws-exchange.js';
 
 let fg: FuzzGateway;
 let target: string;
@@ -37,28 +38,15 @@ const frame = fc.oneof(
   fc.constantFrom(...hostileJsonTexts(), '["stdin",' + '['.repeat(10_000) + ']'.repeat(10_000) + ']', '[' + '"stdin",'.repeat(5_000) + '"x"]').map((t) => ({ data: Buffer.from(t), binary: false })),
   fc.tuple(fc.uint8Array({ maxLength: 100 }), fc.boolean()).map(([u, binary]) => ({ data: Buffer.from(u), binary })),
 );
-const ending = fc.constantFrom('wait', 'wait', 'terminate', 'cut', 'oversize');
+const ending = fc.constantFrom(...ENDINGS);
 
-async function exchange(frames: { data: Buffer; binary: boolean }[], end: string): Promise<void> {
+async function exchange(frames: { data: Buffer; binary: boolean }[], end: Ending): Promise<void> {
   const ws = new WebSocket(terminalWsUrl(fg.tg, target));
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
   });
-  ws.on('error', () => undefined);
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  for (const f of frames) if (ws.readyState === ws.OPEN) ws.send(f.data, { binary: f.binary });
-  if (end === 'oversize' && ws.readyState === ws.OPEN) ws.send(JSON.stringify(['stdin', 'x'.repeat(1024 * 1024 + 10)]));
-  if (end === 'cut') {
-    const tcp = (ws as unknown as { _socket: import('node:net').Socket })._socket;
-    tcp.write(Buffer.from([0x81, 0xfe, 0x7f, 0xff, 9, 9, 9, 9, 1, 2]));
-    tcp.destroy();
-  }
-  if (end === 'terminate') ws.terminate();
-  const code = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), end === 'wait' ? 30 : 2_000))]);
-  if (code === -1) ws.terminate();
-  const final = code === -1 ? await closed : code;
-  closeCodes.set(final, (closeCodes.get(final) ?? 0) + 1);
+  const final = await exchangeOn(ws, { frames, end, closeCodes, oversize: { data: JSON.stringify(['stdin', 'x'.repeat(1024 * 1024 + 10)]), binary: false } });
   expect(final, 'a terminal handler failed (1011): see the gateway log').not.toBe(1011);
 }
 

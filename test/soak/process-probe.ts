@@ -4,28 +4,10 @@
  * proc(5): https://man7.org/linux/man-pages/man5/proc.5.html
  */
 import { readdirSync, readFileSync, readlinkSync, type Dirent } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 
-/** Resident set size of one process (not its children), in KiB. */
-export function rssKiB(pid: number): number {
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(match[1]);
-}
-
-/** Every descendant of a process (kernels keep their parent even in their own process group). */
-export function descendants(pid: number): number[] {
-  const out: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    for (const c of childPids(queue.shift()!)) {
-      out.push(c);
-      queue.push(c);
-    }
-  }
-  return out;
-}
+// The same readings as the bench's (one implementation of each).
+export { descendants, freePort, rssKiB } from '../../bench/processes.js';
 
 /** Open file descriptors of a process. */
 export function fdCount(pid: number): number {
@@ -132,18 +114,6 @@ export function socketOwner(inode: number): number | undefined {
     if (socketInodes(Number(entry)).has(inode)) return Number(entry);
   }
   return undefined;
-}
-
-/** A free loopback port (for the gateway's --inspect-port). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Nearest-rank percentile. */

@@ -200,7 +200,9 @@ describe('scala kernel', () => {
   });
 
   it('stop_on_error aborts the requests queued behind a failing cell; silent cells publish no result', async () => {
-    const failing = kernel.requestExecute({ code: 'val broken: Int = "no"', stop_on_error: true });
+    // The failing cell takes a while, so the second request is surely queued behind it when it
+    // fails (a compile error alone can fail before a loaded machine delivers the second one).
+    const failing = kernel.requestExecute({ code: 'Thread.sleep(1500); throw new IllegalStateException("boom")', stop_on_error: true });
     const queued = kernel.requestExecute({ code: 'val neverDefined = 1', stop_on_error: true });
     expect(((await failing.done) as KernelMessage.IExecuteReplyMsg).content.status).toBe('error');
     expect(((await queued.done) as KernelMessage.IExecuteReplyMsg).content.status).toBe('aborted');
