@@ -23,6 +23,7 @@ import { REPO_ROOT } from '../../src/config.js';
 import { groupMembers, procStat } from '../../src/kernels/proc-stat.js';
 import { FIXTURE_SPECS, REPO_SPECS } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/kernel-client.js';
+import { socketOwner, tcpSockets, TCP_LISTEN } from '../soak/process-probe.js';
 
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const CLI_ENTRY = path.join(REPO_ROOT, 'test', 'helpers', 'cli-entry.ts');
@@ -202,8 +203,17 @@ async function killAndExpectEverythingGone(s: Served, kernels: StartedKernel[], 
     throw new Error(`${(err as Error).message}; left: ${pgids.flatMap(describeGroup).join(' | ')}\n${s.output().slice(-3000)}`);
   }
   const ms = Date.now() - t0;
+  // The ports were released: another test running beside this one may bind the same number at
+  // once, so what must not listen there is anything of this gateway's (its runtime dir is in
+  // every kernel's command line), not anything at all.
   for (const k of kernels) {
-    for (const port of k.ports) expect(listening(port), `${k.name} port ${port} after`).toBe(false);
+    for (const port of k.ports) {
+      const holders = tcpSockets()
+        .filter((t) => t.state === TCP_LISTEN && t.localPort === port)
+        .map((t) => socketOwner(t.inode))
+        .filter((pid): pid is number => pid !== undefined && cmdline(pid).includes(s.root));
+      expect(holders, `${k.name} port ${port} after: still held by ${holders.map((p) => `${p} ${cmdline(p)}`).join(', ')}`).toEqual([]);
+    }
   }
   return ms;
 }
