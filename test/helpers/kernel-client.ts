@@ -14,7 +14,15 @@ export interface ExecuteResult {
 export async function execute(
   kernel: Kernel.IKernelConnection,
   code: string,
-  options: { onStdin?: (msg: KernelMessage.IStdinMessage) => void; allowStdin?: boolean } = {},
+  options: {
+    onStdin?: (msg: KernelMessage.IStdinMessage) => void;
+    allowStdin?: boolean;
+    /**
+     * Called on the request's execute_input: the kernel is running the cell's code. (iopub `busy`
+     * comes earlier, while ipykernel still ignores SIGINT: an interrupt sent on `busy` can be lost.)
+     */
+    onRunning?: () => void;
+  } = {},
 ): Promise<ExecuteResult> {
   const future = kernel.requestExecute({ code, allow_stdin: options.allowStdin ?? false, stop_on_error: false });
   const out: Omit<ExecuteResult, 'reply'> = { iopub: [], stdout: '', stderr: '', results: [], displays: [], errors: [] };
@@ -22,6 +30,9 @@ export async function execute(
     out.iopub.push(msg);
     const content = msg.content as Record<string, unknown>;
     switch (msg.header.msg_type) {
+      case 'execute_input':
+        options.onRunning?.();
+        break;
       case 'stream':
         if (content['name'] === 'stdout') out.stdout += String(content['text']);
         else out.stderr += String(content['text']);

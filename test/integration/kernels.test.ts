@@ -75,8 +75,9 @@ describe('kernels', () => {
   it('interrupts time.sleep(60) and keeps the kernel', async () => {
     const kernel = await startKernel();
     const started = Date.now();
-    const running = execute(kernel, 'import time\ntime.sleep(60)');
-    await waitFor(() => kernel.status === 'busy', 10_000, 'busy');
+    let inCell = false;
+    const running = execute(kernel, 'import time\ntime.sleep(60)', { onRunning: () => (inCell = true) });
+    await waitFor(() => inCell, 10_000, 'the cell running');
     await kernel.interrupt();
     const result = await running;
     expect(Date.now() - started).toBeLessThan(30_000);
@@ -87,8 +88,9 @@ describe('kernels', () => {
 
   it('interrupts with interrupt_request for interrupt_mode message', async () => {
     const kernel = await startKernel('message-interrupt');
-    const running = execute(kernel, 'import time\ntime.sleep(60)');
-    await waitFor(() => kernel.status === 'busy', 10_000, 'busy');
+    let inCell = false;
+    const running = execute(kernel, 'import time\ntime.sleep(60)', { onRunning: () => (inCell = true) });
+    await waitFor(() => inCell, 10_000, 'the cell running');
     await kernel.interrupt();
     const result = await running;
     expect(result.errors[0]?.ename).toBe('KeyboardInterrupt');

@@ -80,8 +80,13 @@ def op_execute(req: dict[str, Any]) -> Any:
         store_history=True,
         stop_on_error=bool(req.get("stop_on_error", False)),
     )
+    # The signal goes `after_s` after the cell's execute_input: ipykernel ignores SIGINT until it
+    # is about to run the handler (iopub `busy` comes before that), and then publishes
+    # execute_input. A signal timed from the request alone is lost under load.
+    running = threading.Event()
     if sig:
         def send() -> None:
+            running.wait(timeout)
             time.sleep(float(sig.get("after_s", 0.5)))
             os.kill(int(sig["pid"]), getattr(signal, sig.get("name", "SIGINT")))
 
@@ -103,6 +108,8 @@ def op_execute(req: dict[str, Any]) -> Any:
                 iopub.append(
                     {"msg_type": msg["msg_type"], "content": jsonable(msg["content"]), "t": time.monotonic() - T0}
                 )
+                if msg["msg_type"] == "execute_input":
+                    running.set()
                 if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                     idle = True
         if reply is None:
