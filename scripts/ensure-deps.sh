@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Installs what sparkgate needs on a Debian machine, and nothing that is already there:
-# Debian packages (ipykernel for the system Python, Jupyter Server for the gateway-mode test,
-# jupyter-console for attached terminals) and the npm packages from package-lock.json.
+# Debian packages (python3-venv; a JRE when there is no `java`; for the tests Jupyter Server,
+# Chromium and Scala 2.11), the kernels' pinned Python environment in .venv (ipykernel, pyspark,
+# jupyter-console: scripts/ensure-python.sh) and the npm packages from package-lock.json.
 # Usage: scripts/ensure-deps.sh [runtime|test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode="${1:-runtime}"
-apt_packages=(python3-ipykernel python3-jupyter-client jupyter-console)
+apt_packages=()
+# The venv module (Debian splits it out of python3).
+python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages+=(python3-venv)
+# Spark's driver JVM (pyspark, spark-shell, spark-sql) needs Java 17 or 21.
+command -v java >/dev/null || apt_packages+=(openjdk-17-jre-headless)
 if [ "$mode" = "test" ]; then
-  # jupyter-server: the gateway-mode test; jupyter-console: attached terminals; chromium: the
-  # web shell test; matplotlib + nbformat: the example notebooks and a second output validator;
-  # scala (2.11, with a JRE): the engine of the Scala kernel tests (kernel/specs/scala).
-  apt_packages+=(python3-jupyter-server jupyter-console procps python3-matplotlib python3-nbformat chromium scala)
+  # jupyter-server: the gateway-mode test (Jupyter Server in front of sparkgate); procps: pgrep
+  # for the leak check; chromium: the web shell test; scala (2.11): the plain `scala` kernelspec.
+  apt_packages+=(python3-jupyter-server procps chromium scala)
 fi
 
 missing=()
@@ -32,6 +36,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     exit 1
   fi
 fi
+
+bash scripts/ensure-python.sh "$mode"
 
 # npm ci when node_modules is missing or older than the lock file (it also builds dist/).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

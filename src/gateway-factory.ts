@@ -46,6 +46,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
               userEnv: {},
               config,
               python: g.kernels.pythonInterpreter,
+              sparkHome: g.kernels.pythonSparkHome,
             });
             terminalFiles.set(sessionId, contribution.files ?? []);
             const propertiesFile = contribution.env?.['SPARKGATE_SPARK_PROPERTIES_FILE'];

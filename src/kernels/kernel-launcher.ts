@@ -17,6 +17,8 @@ export interface LaunchContext {
   config: GatewayConfig;
   /** Python interpreter with ipykernel, when one was found. */
   python: string | undefined;
+  /** That interpreter's Spark home (pyspark's SPARK_HOME), when it has pyspark. */
+  sparkHome?: string | undefined;
 }
 
 export interface LaunchPlan {

@@ -50,6 +50,7 @@ export class KernelManager {
   private readonly kernels = new Map<string, Kernel>();
   private python: string | undefined;
   private pythonProblem: string | undefined;
+  private sparkHomeOfPython: string | undefined;
   private cullTimer: NodeJS.Timeout | undefined;
   private started = false;
   private stopping: Promise<void> | undefined;
@@ -97,11 +98,12 @@ export class KernelManager {
       ...(this.deps.probePython ? { probe: this.deps.probePython } : {}),
     });
     this.python = lookup.interpreter;
+    this.sparkHomeOfPython = lookup.sparkHome;
     if (!this.python) {
       this.pythonProblem = missingPythonMessage(lookup);
       this.deps.logger.warn(this.pythonProblem);
     } else {
-      this.deps.logger.info({ python: this.python }, 'python interpreter with ipykernel');
+      this.deps.logger.info({ python: this.python, sparkHome: this.sparkHomeOfPython ?? null }, 'python interpreter with ipykernel');
     }
     const { cullIdleTimeoutSeconds, cullIntervalSeconds } = this.deps.config;
     if (cullIdleTimeoutSeconds > 0) {
@@ -124,6 +126,11 @@ export class KernelManager {
 
   private get runtimeDir(): string {
     return this.deps.runtimeDir ?? this.deps.config.runtimeDir;
+  }
+
+  /** Where the interpreter's pyspark finds Spark (SPARK_HOME); undefined without pyspark. */
+  get pythonSparkHome(): string | undefined {
+    return this.sparkHomeOfPython;
   }
 
   get pythonInterpreter(): string | undefined {
@@ -257,7 +264,7 @@ export class KernelManager {
     ctx: PrepareContext,
     plan: (c: PrepareContext & { config: GatewayConfig; python: string | undefined }) => LaunchPlan,
   ): Promise<{ plan: LaunchPlan; files: string[] }> {
-    const full = { ...ctx, config: this.deps.config, python: this.python };
+    const full = { ...ctx, config: this.deps.config, python: this.python, sparkHome: this.sparkHomeOfPython };
     const launch = plan(full);
     const files: string[] = [];
     for (const plugin of this.plugins) {

@@ -61,6 +61,9 @@ export function renderSparkConf({ settings, profile, sessionId, ports, appName }
   const set = (key: string, value: string | number | boolean) => conf.set(key, String(value));
   const k8s = settings.mode === 'kubernetes';
 
+  // 0. sparkgate's defaults, which any layer below may change: an in-memory catalog (the shells
+  //    would otherwise start a Hive metastore in Derby files in the working directory).
+  set('spark.sql.catalogImplementation', 'in-memory');
   // 1. operator defaults
   for (const [key, value] of Object.entries(settings.extraConf)) set(key, value);
   // 2. kernelspec + user conf

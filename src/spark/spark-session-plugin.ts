@@ -74,7 +74,15 @@ export class SparkSessionPlugin implements SessionPlugin {
         SPARKGATE_SPARK_SUBMIT_ARGS: `--properties-file ${propertiesFile}`,
         PYSPARK_SUBMIT_ARGS: `--properties-file ${propertiesFile} pyspark-shell`,
       };
-      if (settings.sparkHome) env['SPARK_HOME'] = settings.sparkHome;
+      // The configured Spark, else the one of the kernels' pyspark (the project venv's by default).
+      const sparkHome = settings.sparkHome ?? ctx.sparkHome;
+      if (sparkHome) env['SPARK_HOME'] = sparkHome;
+      env['SPARK_CONF_DIR'] = settings.confDir;
+      // Python workers (UDFs) run the kernel's interpreter, not whatever python3 is on PATH.
+      if (ctx.python) {
+        env['PYSPARK_PYTHON'] = ctx.python;
+        env['PYSPARK_DRIVER_PYTHON'] = ctx.python;
+      }
       // Local mode: keep the driver (and its UI) on loopback.
       if (settings.mode === 'local') env['SPARK_LOCAL_IP'] = '127.0.0.1';
       return { env, files: [jsonFile, propertiesFile] };

@@ -10,6 +10,8 @@
  * their string forms: lists are comma-separated, records are JSON objects.
  */
 import { isIP } from 'node:net';
+import nodePath from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DEFAULT_ALLOWED_SPARK_CONF, MAX_KEY_LENGTH, SPARK_KEY_PATTERN, reservedKey } from './conf-keys.js';
 import { parseMemorySize } from './memory-size.js';
@@ -77,6 +79,9 @@ const imagePattern = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*\*?$/, {
     error: 'entries must be image references, optionally ending in "*", e.g. "registry.example.com/spark:*"',
   });
+
+/** kernel/spark-conf of this checkout (src/spark/ or dist/spark/ is two levels below the root). */
+const DEFAULT_CONF_DIR = nodePath.resolve(nodePath.dirname(fileURLToPath(import.meta.url)), '..', '..', 'kernel', 'spark-conf');
 
 const path = (example: string) =>
   z.string().regex(/^\S+$/, { error: `must be a path without spaces, e.g. "${example}"` });
@@ -149,8 +154,16 @@ export const sparkSettingsSchema = z
   .object({
     /** `local`: embedded `local[*]` driver; `kubernetes`: client mode with executor pods. */
     mode: z.enum(['local', 'kubernetes'], { error: 'must be "local" or "kubernetes", e.g. "kubernetes"' }).default('local'),
-    /** SPARK_HOME for the kernels; found on PATH by the launcher when unset. */
+    /**
+     * SPARK_HOME for the sessions. Unset: the Spark of the kernels' pyspark (the project venv's
+     * pinned pyspark is a complete Spark), or SPARK_HOME from the gateway's environment.
+     */
     sparkHome: path('/opt/spark').optional(),
+    /**
+     * SPARK_CONF_DIR for the sessions (Spark reads log4j2.properties and spark-defaults.conf
+     * there). Default: the gateway's kernel/spark-conf (driver logs at WARN, as plain lines).
+     */
+    confDir: path('/etc/spark/conf').default(DEFAULT_CONF_DIR),
     /**
      * Spark master URL. Unset means "follow mode": `local[*]` in local mode,
      * `k8s://https://kubernetes.default.svc` in kubernetes mode. Read it through `sparkMaster()`.

@@ -14,6 +14,7 @@ describe('sparkSettingsSchema', () => {
       gcTimeoutMs: 60_000,
       reaperGraceMs: 30_000,
       clusterDomain: 'cluster.local',
+      confDir: expect.stringMatching(/kernel\/spark-conf$/),
       driverHostMode: 'service',
       kubernetesCaCertFile: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
       kubernetesTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The kernels' Python environment: a venv in .venv with the pinned packages of requirements/
+# (ipykernel, pyspark, jupyter-console; for tests also requirements/test.txt). Re-running is a
+# no-op when the pins did not change: the venv keeps the hash of the files it was built from.
+# Needs python3 with the venv module (Debian: python3-venv, installed by ensure-deps.sh).
+# Usage: scripts/ensure-python.sh [runtime|test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode="${1:-runtime}"
+venv=".venv"
+req="requirements/runtime.txt"
+[ "$mode" = "test" ] && req="requirements/test.txt"
+stamp="$venv/.sparkgate-requirements"
+want="$mode $(cat requirements/runtime.txt requirements/test.txt | sha256sum | cut -d' ' -f1)"
+
+have=""
+[ -f "$stamp" ] && have="$(cat "$stamp")"
+# A test venv also serves runtime; a runtime venv is upgraded when the tests need it.
+if [ "$have" = "$want" ] || { [ "$mode" = "runtime" ] && [ "$have" = "test ${want#runtime }" ]; }; then
+  if "$venv/bin/python" -c 'import ipykernel, pyspark' 2>/dev/null; then exit 0; fi
+fi
+
+python="${SPARKGATE_VENV_PYTHON:-python3}"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import sys' 2>/dev/null; then
+  echo "sparkgate: creating the kernels' Python environment in $venv ($("$python" --version 2>&1))" >&2
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+fi
+echo "sparkgate: installing pinned Python packages ($req; pyspark is large: minutes the first time)" >&2
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req"
+# Drop what an older pin list installed and this one does not name (exact environment).
+"$venv/bin/python" - "$req" <<'PY'
+import re, subprocess, sys
+from importlib import metadata
+def names(path, seen=None):
+    out = set()
+    for line in open(path):
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            import os
+            out |= names(os.path.join(os.path.dirname(path), line[3:].strip()))
+        elif line:
+            out.add(re.split(r"[=<>!~\[ ]", line, 1)[0].lower().replace("_", "-"))
+    return out
+wanted = names(sys.argv[1]) | {"pip", "setuptools", "wheel"}
+extra = sorted(
+    d.metadata["Name"] for d in metadata.distributions()
+    if d.metadata["Name"] and d.metadata["Name"].lower().replace("_", "-") not in wanted
+)
+if extra:
+    subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", *extra], check=True)
+PY
+echo "$want" > "$stamp"
