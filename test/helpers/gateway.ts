@@ -29,6 +29,18 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
+/**
+ * Spark port ranges of their own for each test gateway. Gateways of test files running side by
+ * side would otherwise all hand out 40000, 40001, ... (each allocator only knows its own
+ * sessions), and a port probed free is bound by the driver JVM seconds later. Below the
+ * ephemeral range (32768+), in one of 200 random blocks of 60 ports.
+ */
+export function testSparkPorts(): Record<string, string> {
+  const base = 20_000 + Math.floor(Math.random() * 200) * 60;
+  const range = (from: number): string => `${from}-${from + 19}`;
+  return { driverPortRange: range(base), blockManagerPortRange: range(base + 20), uiPortRange: range(base + 40) };
+}
+
 export async function startGateway(
   overrides: Record<string, unknown> = {},
   options: Partial<Omit<GatewayOptions, 'config'>> = {},
@@ -45,6 +57,7 @@ export async function startGateway(
       kernelspecDirs: [REPO_SPECS, FIXTURE_SPECS],
       kernelStartTimeoutMs: 30_000,
       ...overrides,
+      spark: { ...testSparkPorts(), ...((overrides['spark'] as Record<string, unknown> | undefined) ?? {}) },
     },
   });
   const logLines: string[] = [];

@@ -17,7 +17,7 @@ from typing import Any
 
 from ipykernel.kernelapp import IPKernelApp
 
-from . import namespace
+from . import namespace, spark_errors
 from .cells import SQL_FN, UNAVAILABLE_FN, CellRewriter
 from .display import max_rows_from, register_dataframe_formatter
 from .kernel import KernelHooks, SparkgateKernel
@@ -105,6 +105,7 @@ def attach(kernel: Any, shell: Any, runtime: SparkRuntime, settings: Settings) -
 
     if runtime.sql_module is not None:
         namespace.install(runtime, user_ns)
+        spark_errors.install(shell)
         register_dataframe_formatter(shell, [runtime.sql_module.DataFrame], max_rows)
         ProgressReporter(runtime.context_if_ready, interval_s=settings.progress_interval_s).register(shell)
         shell.banner2 = "Spark: the SparkSession is `spark`, the SparkContext is `sc`.\n"

@@ -43,7 +43,12 @@ def render_lines(class_name: str, message: str, extra: list[str] | None = None) 
 
 def short_message(exc: BaseException) -> str:
     """The exception's message without a JVM stack trace, bounded in size."""
-    text = str(exc).strip()
+    return short_text(str(exc))
+
+
+def short_text(text: str) -> str:
+    """``text`` up to the first JVM stack frame line, at most 20 lines and 2000 characters."""
+    text = text.strip()
     lines: list[str] = []
     for line in text.split("\n"):
         if line.startswith(("\tat ", "    at ", "\t... ")):

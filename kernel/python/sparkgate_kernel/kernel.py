@@ -2,6 +2,8 @@
 
 - Interrupt: during a request ipykernel makes SIGINT raise KeyboardInterrupt; here it also asks
   Spark to cancel running jobs (the Python side stops waiting, the cluster stops working).
+- Errors: the execute_reply's evalue loses any JVM stack trace (spark_errors.py does the same
+  for the iopub error and the traceback lines).
 - Shutdown: spark.stop() (bounded) before the reply, so executors are released before ipykernel
   terminates the kernel's child processes (the driver JVM) and the client stops waiting.
 """
@@ -14,6 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ipykernel.ipkernel import IPythonKernel
+
+from .errors import short_text
+from .spark_errors import KeyboardInterrupt as SparkKeyboardInterrupt
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,14 @@ class SparkgateKernel(IPythonKernel):
         hooks = self.sparkgate_hooks
         if hooks is not None:
             hooks.on_interrupt()
-        raise KeyboardInterrupt
+        raise SparkKeyboardInterrupt
+
+    async def do_execute(self, *args: Any, **kwargs: Any) -> Any:
+        """The execute_reply's evalue without a JVM stack trace (Py4JJavaError carries one)."""
+        reply = await super().do_execute(*args, **kwargs)
+        if isinstance(reply, dict) and reply.get("status") == "error" and isinstance(reply.get("evalue"), str):
+            reply["evalue"] = short_text(reply["evalue"])
+        return reply
 
     def do_shutdown(self, restart: bool) -> Any:
         hooks = self.sparkgate_hooks
