@@ -16,8 +16,9 @@ import { newConnectionInfo, releasePorts, writeConnectionFile, type ConnectionIn
 import { LIFELINE_ENV, LIFELINE_FD } from '../../src/kernels/kernel-lifeline.js';
 import { groupMembers } from '../../src/kernels/proc-stat.js';
 import { waitFor } from '../helpers/kernel-client.js';
+import { VENV_PYTHON } from '../helpers/python.js';
 
-const SYSTEM_PYTHON = '/usr/bin/python3';
+const KERNEL_PYTHON = VENV_PYTHON;
 const started: { child: ChildProcess; dir: string; info: ConnectionInfo }[] = [];
 
 interface Kernel {
@@ -72,7 +73,7 @@ afterEach(() => {
 
 describe('a kernel ends when its lifeline closes', () => {
   it('the Python launcher: SIGTERM to its process group', async () => {
-    const k = await startKernel((file) => [SYSTEM_PYTHON, '-m', 'sparkgate_kernel', '--kind', 'python', '-f', file], {
+    const k = await startKernel((file) => [KERNEL_PYTHON, '-m', 'sparkgate_kernel', '--kind', 'python', '-f', file], {
       PYTHONPATH: path.join(REPO_ROOT, 'kernel', 'python'),
     });
     const { info } = started.at(-1)!;

@@ -24,8 +24,9 @@ import { groupMembers, procStat } from '../../src/kernels/proc-stat.js';
 import { FIXTURE_SPECS, REPO_SPECS } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/kernel-client.js';
 import { socketOwner, tcpSockets, TCP_LISTEN } from '../soak/process-probe.js';
+import { VENV_PYTHON } from '../helpers/python.js';
 
-const SYSTEM_PYTHON = '/usr/bin/python3';
+const KERNEL_PYTHON = VENV_PYTHON;
 const CLI_ENTRY = path.join(REPO_ROOT, 'test', 'helpers', 'cli-entry.ts');
 const SUBREAPER = path.join(REPO_ROOT, 'test', 'helpers', 'subreaper.py');
 /** From the gateway's SIGKILL to the last process of every kernel gone. */
@@ -68,7 +69,7 @@ function tempRoot(): string {
 
 async function serve(root: string, options: { subreaper?: boolean } = {}): Promise<Served> {
   const cli = [process.execPath, '--import', 'tsx', CLI_ENTRY, 'serve', '--port', '0', '--log-level', 'warn'];
-  const argv = options.subreaper ? [SYSTEM_PYTHON, SUBREAPER, '--label', root, ...cli] : cli;
+  const argv = options.subreaper ? [KERNEL_PYTHON, SUBREAPER, '--label', root, ...cli] : cli;
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: REPO_ROOT,
     env: {

@@ -103,7 +103,12 @@ def poll_jobs(tracker: Any, jobs: dict[int, JobProgress]) -> None:
                         int(stage.numFailedTasks),
                     )
                 )
-        jobs[job_id] = JobProgress(job_id, str(info.status), stage_ids, tuple(stages))
+        status = str(info.status)
+        if status == "SUCCEEDED":
+            # Spark's status tracker also reports the stages a job skipped (their output was
+            # already there, e.g. a reused shuffle) with no task run: not part of this job's work.
+            stages = [s for s in stages if s.done or s.completed > 0 or s.active > 0]
+        jobs[job_id] = JobProgress(job_id, status, stage_ids, tuple(stages))
 
 
 def render(jobs: Iterable[JobProgress]) -> dict[str, str]:

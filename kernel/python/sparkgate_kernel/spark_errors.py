@@ -142,8 +142,12 @@ def install(shell: Any) -> None:
     ) -> list[str]:
         # IPython calls a custom handler instead of showing anything: publish the error here
         # (ipykernel's _showtraceback sends the iopub `error` and keeps it for the reply).
-        where = cell_line(tb, library_dirs)
-        stb = render_lines(etype.__name__, spark_message(value), [where] if where else None)
+        render = getattr(value, "_render_traceback_", None)
+        if callable(render):  # already made brief where it was raised (the SQL runner)
+            stb = render()
+        else:
+            where = cell_line(tb, library_dirs)
+            stb = render_lines(etype.__name__, spark_message(value), [where] if where else None)
         shell_._showtraceback(etype, spark_message(value), stb)
         return stb
 

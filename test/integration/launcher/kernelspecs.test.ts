@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { KernelspecStore } from '../../../src/kernels/kernelspec-store.js';
-import { SPECS_DIR, SYSTEM_PYTHON } from './launcher-kernel.js';
+import { SPECS_DIR, KERNEL_PYTHON } from './launcher-kernel.js';
 
 const EXPECTED = {
   python3: { language: 'python', spark: false, kind: 'python' },
@@ -39,7 +39,7 @@ describe('kernelspecs', () => {
   });
 
   it('ship the logos their generator makes', async () => {
-    const run = await promisify(execFile)(SYSTEM_PYTHON, [path.join(SPECS_DIR, 'make_logos.py'), '--check']);
+    const run = await promisify(execFile)(KERNEL_PYTHON, [path.join(SPECS_DIR, 'make_logos.py'), '--check']);
     expect(run.stderr).toBe('');
   });
 });

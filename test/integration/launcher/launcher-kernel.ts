@@ -1,5 +1,5 @@
 /**
- * A real kernel started by the launcher (`/usr/bin/python3 -m sparkgate_kernel`), spoken to by a
+ * A real kernel started by the launcher (`.venv/bin/python -m sparkgate_kernel`), spoken to by a
  * real Jupyter client: `kernel_driver.py` (jupyter_client.BlockingKernelClient over ZeroMQ) behind
  * a JSON-lines protocol. Each instance owns a temp dir (connection file, Spark conf, fake-pyspark
  * script and call record) and its processes; `dispose()` removes all of them.
@@ -12,7 +12,10 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-export const SYSTEM_PYTHON = '/usr/bin/python3';
+import { VENV_PYTHON } from '../../helpers/python.js';
+
+/** The kernels' interpreter: the project venv's (ipykernel, jupyter_client, pyspark). */
+export const KERNEL_PYTHON = VENV_PYTHON;
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(HERE, '..', '..', '..');
 export const LAUNCHER_PYTHONPATH = path.join(REPO_ROOT, 'kernel', 'python');
@@ -32,7 +35,7 @@ export function readSpec(name: string): { argv: string[]; language: string; meta
 export function specArgv(name: string, connectionFile: string): string[] {
   return readSpec(name).argv.map((a) =>
     a
-      .replaceAll('{python}', SYSTEM_PYTHON)
+      .replaceAll('{python}', KERNEL_PYTHON)
       .replaceAll('{connection_file}', connectionFile)
       .replaceAll('{resource_dir}', path.join(SPECS_DIR, name)),
   );
@@ -78,6 +81,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Connect the client (default true). */
   connect?: boolean;
+  /** Seconds to wait for kernel_info after the start (default 20; a real Spark session takes longer). */
+  connectTimeoutS?: number;
 }
 
 /** The parent's environment without anything that would change which Python modules load. */
@@ -107,6 +112,7 @@ export class LauncherKernel {
   private exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
   private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private nextId = 1;
+  private connectTimeoutS = 20;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
   private constructor() {
@@ -117,6 +123,7 @@ export class LauncherKernel {
 
   static async start(options: StartOptions): Promise<LauncherKernel> {
     const k = new LauncherKernel();
+    k.connectTimeoutS = options.connectTimeoutS ?? 20;
     try {
       k.spawnKernel(options);
       if (options.connect !== false) await k.connect();
@@ -162,7 +169,7 @@ export class LauncherKernel {
   }
 
   private async connect(): Promise<void> {
-    const driver = spawn(SYSTEM_PYTHON, [DRIVER], {
+    const driver = spawn(KERNEL_PYTHON, [DRIVER], {
       cwd: this.dir,
       env: { ...cleanEnv(), PYTHONPATH: '' },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -182,7 +189,7 @@ export class LauncherKernel {
       for (const w of this.pending.values()) w.reject(new Error(`driver exited: ${driverErr}`));
       this.pending.clear();
     });
-    await this.request('connect', { connection_file: this.connectionFile, timeout: 20 });
+    await this.request('connect', { connection_file: this.connectionFile, timeout: this.connectTimeoutS });
   }
 
   private request<T>(op: string, fields: Record<string, unknown> = {}): Promise<T> {
@@ -200,7 +207,7 @@ export class LauncherKernel {
 
   /** Run a cell; `signalAfterS` makes the driver send SIGINT (or `signal`) to the kernel mid-run. */
   execute(code: string, opts: { timeoutS?: number; signalAfterS?: number; signal?: string } = {}): Promise<Execution> {
-    const fields: Record<string, unknown> = { code, timeout: opts.timeoutS ?? 20 };
+    const fields: Record<string, unknown> = { code, timeout: opts.timeoutS ?? this.connectTimeoutS };
     if (opts.signalAfterS !== undefined) {
       fields['signal'] = { pid: this.pid, name: opts.signal ?? 'SIGINT', after_s: opts.signalAfterS };
     }
@@ -274,7 +281,7 @@ export function runLauncher(
   timeoutMs = 15_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(SYSTEM_PYTHON, ['-m', 'sparkgate_kernel', ...args], {
+    const child = spawn(KERNEL_PYTHON, ['-m', 'sparkgate_kernel', ...args], {
       env: { ...cleanEnv(), PYTHONPATH: LAUNCHER_PYTHONPATH, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

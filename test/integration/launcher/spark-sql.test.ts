@@ -1,27 +1,8 @@
-/** The spark-sql kind: every cell is Spark SQL, run through spark.sql, shown as a table. */
+/** The spark-sql kind on real Spark (local[1]): every cell is Spark SQL, run through spark.sql, shown as a table. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Execution, LauncherKernel, messages, resultText, stripAnsi } from './launcher-kernel.js';
 
 const SECOND = "-- a comment; with a semicolon\nSELECT 'a;b' AS s, \"c;d\" AS `t;u`";
-const SCRIPT = {
-  queries: {
-    'SELECT 1': { columns: ['1'], rows: [[1]] },
-    'CREATE TEMP VIEW v AS SELECT 1 AS a': { columns: [], rows: [] },
-    [SECOND]: { columns: ['s', 't;u'], rows: [['a;b', 'c;d']] },
-    'SELECT * FROM nope': {
-      error: {
-        class: 'AnalysisException',
-        message: '[TABLE_OR_VIEW_NOT_FOUND] The table or view `nope` cannot be found.; line 1 pos 14;\n\'Project [*]',
-      },
-    },
-    'SELECT 1/0': {
-      columns: ['(1 / 0)'],
-      rows: [],
-      action_error: { class: 'SparkRuntimeException', message: '[DIVIDE_BY_ZERO] Division by zero.' },
-    },
-  },
-};
-
 const html = (exec: Execution): string | undefined =>
   (messages(exec, 'execute_result')[0]?.content['data'] as Record<string, string> | undefined)?.['text/html'];
 
@@ -33,12 +14,15 @@ function cleanTraceback(exec: Execution): string {
   return text;
 }
 
-describe('spark-sql kind with the stand-in', () => {
+describe('spark-sql kind on real Spark', () => {
   let kernel: LauncherKernel;
-  const sqlCalls = (): string[] => kernel.calls('SparkSession.sql').map((c) => String(c['sqlQuery']));
   beforeAll(async () => {
-    kernel = await LauncherKernel.start({ kind: 'spark-sql', fakePyspark: true, conf: { 'spark.master': 'local[1]' }, script: SCRIPT });
-  });
+    kernel = await LauncherKernel.start({
+      kind: 'spark-sql',
+      conf: { 'spark.master': 'local[1]', 'spark.ui.enabled': 'false', 'spark.sql.catalogImplementation': 'in-memory' },
+      connectTimeoutS: 180,
+    });
+  }, 240_000);
   afterAll(async () => {
     await kernel?.dispose();
   });
@@ -50,34 +34,32 @@ describe('spark-sql kind with the stand-in', () => {
   });
 
   it('runs SELECT 1 through spark.sql and shows a table', async () => {
-    const before = sqlCalls().length;
     const exec = await kernel.execute('SELECT 1');
     expect(exec.reply.status).toBe('ok');
-    expect(sqlCalls().slice(before)).toEqual(['SELECT 1']);
     expect(html(exec)).toContain('<th>1</th>');
     expect(html(exec)).toContain('<td>1</td>');
     expect(resultText(exec)).toContain('|  1|');
   });
 
   it('runs ;-separated statements in order and shows the last result', async () => {
-    const before = sqlCalls().length;
-    const exec = await kernel.execute(`CREATE TEMP VIEW v AS SELECT 1 AS a;\n${SECOND};\n\n`);
+    const exec = await kernel.execute(`CREATE OR REPLACE TEMP VIEW v AS SELECT 1 AS a;\n${SECOND};\n\n`);
     expect(exec.reply.status).toBe('ok');
-    expect(sqlCalls().slice(before)).toEqual(['CREATE TEMP VIEW v AS SELECT 1 AS a', SECOND]);
     expect(messages(exec, 'execute_result')).toHaveLength(1);
     expect(html(exec)).toContain('<th>t;u</th>');
     expect(html(exec)).toContain('<td>a;b</td>');
+    expect(html(exec)).toContain('<td>c;d</td>');
+    // The first statement ran: its view exists.
+    expect(html(await kernel.execute('SELECT a FROM v'))).toContain('<td>1</td>');
   });
 
   it('shows nothing for statements without a result, and ignores comment-only cells', async () => {
-    const before = sqlCalls().length;
-    const ddl = await kernel.execute('CREATE TEMP VIEW v AS SELECT 1 AS a');
+    const ddl = await kernel.execute('CREATE OR REPLACE TEMP VIEW w AS SELECT 2 AS b');
     expect(ddl.reply.status).toBe('ok');
     expect(messages(ddl, 'execute_result')).toHaveLength(0);
     const blank = await kernel.execute('-- nothing here;\n/* nor /* here */ */\n;');
     expect(blank.reply.status).toBe('ok');
     expect(messages(blank, 'execute_result')).toHaveLength(0);
-    expect(sqlCalls().slice(before)).toEqual(['CREATE TEMP VIEW v AS SELECT 1 AS a']);
+    expect(html(await kernel.execute('SELECT b FROM w'))).toContain('<td>2</td>');
   });
 
   it("reports Spark's errors by class and message, without launcher frames", async () => {
@@ -90,7 +72,7 @@ describe('spark-sql kind with the stand-in', () => {
 
     // A failure while fetching the rows is the cell's error too, not a display glitch.
     const runtime = await kernel.execute('SELECT 1/0');
-    expect(runtime.reply.ename).toBe('SparkRuntimeException');
+    expect(runtime.reply.ename).toBe('ArithmeticException');
     expect(cleanTraceback(runtime)).toContain('[DIVIDE_BY_ZERO] Division by zero.');
 
     const second = await kernel.execute('SELECT 1;\nSELECT * FROM nope');

@@ -164,6 +164,50 @@ describe('pyspark kernel', () => {
     expect([stages, tasks]).toEqual([2, 14]);
   }, SLOW);
 
+  it('counts the stages a job skips (a reused shuffle) as skipped, not as unfinished', async () => {
+    const r = await execute(
+      kernel,
+      [
+        'reduced = sc.parallelize(range(40), 4).map(lambda x: (x % 5, 1)).reduceByKey(lambda a, b: a + b, 3)',
+        'reduced.collect()',
+        'print(reduced.count())',
+      ].join('\n'),
+    );
+    expect(r.stdout.trim()).toBe('5');
+    // One display for the cell, a line per job.
+    const displays = progressDisplays(r);
+    expect(displays).toHaveLength(1);
+    const finals = displays[0]!.texts.at(-1)!.split('\n');
+    expect(finals).toHaveLength(2);
+    expect(finals[0]).toMatch(/SUCCEEDED, stages 2\/2, tasks 7\/7/);
+    expect(finals[1]).toMatch(/SUCCEEDED, stages 1\/2 \(1 skipped\), tasks 3\/3/);
+  }, SLOW);
+
+  it('gives a cell without Spark jobs no progress display, and user errors IPython\'s own traceback', async () => {
+    const plain = await execute(kernel, 'sum(range(10))');
+    expect(text(plain)).toBe('45');
+    expect(plain.iopub.filter((m) => m.header.msg_type.endsWith('display_data'))).toEqual([]);
+    const failed = await execute(kernel, 'def f():\n    return 1 / 0\nf()');
+    expect(failed.errors[0]!.ename).toBe('ZeroDivisionError');
+    expect(failed.errors[0]!.traceback.join('\n')).toMatch(/Traceback|return 1 \/ 0/);
+  });
+
+  it('bounds a DataFrame table by spark.sql.repl.eagerEval.maxNumRows (default 20)', async () => {
+    const rows = (r: ExecuteResult): number => (String(r.results[0]!['text/html']).match(/<tr>/g) ?? []).length - 1;
+    const byDefault = await execute(kernel, 'spark.range(25)');
+    expect(rows(byDefault)).toBe(20);
+    expect(String(byDefault.results[0]!['text/html'])).toContain('only showing top 20 rows');
+    await execute(kernel, 'spark.conf.set("spark.sql.repl.eagerEval.maxNumRows", "5")');
+    expect(rows(await execute(kernel, 'spark.range(25)'))).toBe(5);
+    await execute(kernel, 'spark.conf.unset("spark.sql.repl.eagerEval.maxNumRows")');
+  });
+
+  it('an interrupt between cells changes nothing', async () => {
+    await kernel.interrupt();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(text(await execute(kernel, 'spark.range(3).count()'))).toBe('3');
+  });
+
   it('interrupt cancels a long Spark job within seconds; the kernel stays and the next job runs', async () => {
     let running = false;
     const started = Date.now();
