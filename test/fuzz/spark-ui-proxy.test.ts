@@ -1,6 +1,9 @@
-/**
- * Stand-in: Spark cannot run on this machine yet, so a plain HTTP server listens on the session's
- * spark.ui.port in the driver's place (as in test/integration/spark-ui-proxy.test.ts).
+/** Stand-in UI on purpose: the fuzz needs a UI that misbehaves on demand, and a JVM per run is too slow. */
+/*
+ * A plain HTTP server listens on the session's spark.ui.port in the driver's place. The real
+ * Spark 4 UI through the proxy (pages, links, assets, redirects, REST) is covered by
+ * test/integration/spark-ui-proxy.test.ts; what is fuzzed here is the proxy against hostile
+ * clients and a hostile upstream, which no well-behaved Spark UI can play.
  *
  * Fuzz tier, Spark UI proxy: hostile requests through `/api/sparkgate/sessions/{id}/ui/...`
  * (paths, queries, cookies, headers, methods, bodies) and a hostile UI behind it (notebook code
@@ -47,6 +50,15 @@ function serveUi(req: http.IncomingMessage, res: http.ServerResponse): void {
       res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });
       res.end();
       return;
+    case 'redirect-in':
+      // As Spark's `/` does: absolute, built from the Host header the proxy sent.
+      res.writeHead(302, { location: `http://${req.headers.host ?? ''}/jobs/?from=${encodeURIComponent(req.url ?? '')}` });
+      res.end();
+      return;
+    case 'redirect-rel':
+      res.writeHead(301, { location: '../../jobs/%2e%2e/x?y=1#z' });
+      res.end();
+      return;
     case 'garbage':
       res.socket?.end(Buffer.from([0, 1, 2, 0xff, 0xfe, 13, 10, 13, 10]));
       return;
@@ -71,7 +83,7 @@ afterAll(async () => {
 });
 
 const pathSeg = fc.oneof(
-  fc.constantFrom('jobs/', 'stages/stage/', 'static/app.js', 'mode/huge-header', 'mode/drop', 'mode/bad-chunks', 'mode/silent', 'mode/redirect-out', 'mode/garbage', '..', '../..', '%2e%2e/%2e%2e/api/kernels', '%00', '%ff', '%zz', '%0d%0aX-Injected:%201', '//evil.example/', 'a'.repeat(5_000)),
+  fc.constantFrom('jobs/', 'stages/stage/', 'static/app.js', 'mode/huge-header', 'mode/drop', 'mode/bad-chunks', 'mode/silent', 'mode/redirect-out', 'mode/redirect-in', 'mode/redirect-rel', 'mode/garbage', '..', '../..', '%2e%2e/%2e%2e/api/kernels', '%00', '%ff', '%zz', '%0d%0aX-Injected:%201', '//evil.example/', 'a'.repeat(5_000)),
   fc.string({ maxLength: 20 }).map(encodeURIComponent),
 );
 const request = fc.record({
@@ -99,11 +111,15 @@ describe('Spark UI proxy fuzz', () => {
           const res = await rawRequest(port, buildRequest({ method: r.method, path, headers, ...(r.body ? { body: r.body } : {}) }), { timeoutMs: 15_000 });
           const context = `${r.method} ${JSON.stringify(path.slice(0, 150))}`;
           if (!res) return; // the gateway may drop a connection whose upstream died mid-response
-          if (res.status >= 500) {
+          if (res.status >= 300 && res.status < 400 && res.headers['location'] !== undefined) {
+            // The UI's redirects (and the gateway's own) stay under the session's UI prefix.
+            const location = res.headers['location'];
+            expect(location.startsWith(`/api/sparkgate/sessions/${sparkId}/ui`), `${context} -> ${location.slice(0, 150)}`).toBe(true);
+          }
+          if (res.status >= 400 && r.method !== 'HEAD') {
             expectErrorShape(res.status, res.body, context);
-            expect(JSON.parse(res.body).reason, context).toBe('spark_ui_unavailable');
-          } else if (res.status >= 400 && r.method !== 'HEAD') {
-            expectErrorShape(res.status, res.body, context);
+            // A UI that misbehaves is 502; one that redirects out of its prefix is refused, not relayed.
+            if (res.status >= 500) expect(['spark_ui_unavailable', 'spark_ui_bad_redirect'], context).toContain(JSON.parse(res.body).reason);
           }
         }),
         fuzzParams(80),

@@ -8,13 +8,17 @@
  *   `spark.ui.proxyBase` expects of a proxy. Same token auth as the API; a browser that opened
  *   the UI with `?token=` gets a cookie scoped to this session's UI path, so the UI's own links
  *   work without the token in every URL. Proxying uses @fastify/reply-from (streaming, hop-by-hop
- *   headers handled) rather than a hand-written proxy.
+ *   headers handled) rather than a hand-written proxy. The UI's redirects are kept under the
+ *   prefix (spark-ui-location.ts); a redirect out of it is answered 502 instead.
  */
+import { PassThrough } from 'node:stream';
 import replyFrom from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errors, GatewayError } from '../../errors.js';
+import { sparkUiProxyBase } from '../../spark/session-naming.js';
 import type { SparkSessionPlugin } from '../../spark/spark-session-plugin.js';
 import type { ServerDeps } from '../server.js';
+import { rewriteUiLocation } from '../spark-ui-location.js';
 import { kernelIdParam } from './kernels.js';
 
 export interface ExecutorInfo {
@@ -58,10 +62,12 @@ export function registerSparkSessionRoutes(spark: SparkSessionPlugin, executors:
       if (token) {
         reply.header(
           'set-cookie',
-          `${UI_COOKIE}=${encodeURIComponent(token)}; Path=/api/sparkgate/sessions/${kernel.id}/ui; HttpOnly; SameSite=Strict`,
+          `${UI_COOKIE}=${encodeURIComponent(token)}; Path=${sparkUiProxyBase(kernel.id)}; HttpOnly; SameSite=Strict`,
         );
       }
-      return reply.from(`http://127.0.0.1:${info.ports.uiPort}/${path}`, {
+      const upstreamUrl = `http://127.0.0.1:${info.ports.uiPort}/${path}`;
+      let redirectsOut = false;
+      return reply.from(upstreamUrl, {
         // Always ours: with an empty query reply-from would fall back to the client's, token and all.
         queryString: () => query,
         // The UI is user code (notebook code owns the driver): it never sees the gateway's
@@ -72,12 +78,33 @@ export function registerSparkSessionRoutes(spark: SparkSessionPlugin, executors:
           return kept ? { ...rest, cookie: kept } : rest;
         },
         // The client's own connection is not the UI's business (nor is the UI's keep-alive ours).
+        // Redirects stay under the prefix; one out of it drops the UI's headers and becomes a 502.
         rewriteHeaders: (headers) => {
-          const { connection: _c, 'keep-alive': _k, ...rest } = headers;
-          return rest;
+          const { connection: _c, 'keep-alive': _k, location, ...rest } = headers;
+          if (location === undefined) return rest;
+          const kept = typeof location === 'string' ? rewriteUiLocation(location, { upstreamUrl, prefix: sparkUiProxyBase(kernel.id) }) : null;
+          if (kept !== null) return { ...rest, location: kept };
+          redirectsOut = true;
+          return {};
+        },
+        onResponse: (_req, r, res) => {
+          if (redirectsOut) {
+            res.stream.destroy();
+            return void r.code(502).send(
+              new GatewayError(502, 'spark_ui_bad_redirect', `The Spark UI of session ${kernel.id} redirected outside its proxy path`).toJSON(),
+            );
+          }
+          // A body the UI breaks (bad chunking, a reset) is the UI's failure: 502 while the
+          // headers are unsent (the error handler answers GatewayErrors), else a cut connection.
+          const body = new PassThrough();
+          res.stream.once('error', () => body.destroy(uiUnavailable(kernel.id)));
+          body.once('close', () => {
+            if (!res.stream.readableEnded) res.stream.destroy();
+          });
+          r.send(res.stream.pipe(body));
         },
         onError: (r) => {
-          r.status(502).send({ message: `The Spark UI of session ${kernel.id} is not answering (is the SparkContext running?)`, reason: 'spark_ui_unavailable' });
+          r.status(502).send(uiUnavailable(kernel.id).toJSON());
         },
       });
     };
@@ -87,10 +114,14 @@ export function registerSparkSessionRoutes(spark: SparkSessionPlugin, executors:
     app.get<{ Params: { id: string } }>('/api/sparkgate/sessions/:id/ui', async (req, reply) => {
       const { kernel } = sessionOf(req.params.id);
       const query = req.url.includes('?') ? `?${new URLSearchParams(req.url.split('?')[1]).toString()}` : '';
-      return reply.redirect(`/api/sparkgate/sessions/${kernel.id}/ui/${query === '?' ? '' : query}`);
+      return reply.redirect(`${sparkUiProxyBase(kernel.id)}/${query === '?' ? '' : query}`);
     });
     app.get<{ Params: { id: string } }>('/api/sparkgate/sessions/:id/ui/*', proxy);
   };
+}
+
+function uiUnavailable(kernelId: string): GatewayError {
+  return new GatewayError(502, 'spark_ui_unavailable', `The Spark UI of session ${kernelId} is not answering (is the SparkContext running?)`);
 }
 
 /** The Cookie header without the gateway's own UI cookie. */
