@@ -47,6 +47,8 @@ export interface ExecutorEvents {
   cellStarted?(event: CellEvent): void;
   cellFinished?(event: CellEvent & { status: CellStatus; elapsedMs: number }): void;
   stream?(name: string, text: string): void;
+  /** A display_data or update_display_data bundle (the Spark kernels' job progress is one). */
+  display?(data: Readonly<Record<string, unknown>>): void;
 }
 
 export interface NotebookExecutorOptions {
@@ -95,7 +97,12 @@ export class NotebookExecutor {
     // showed the display (disposed once done), never to the running cell's future: take every
     // update from the connection's iopub stream instead.
     const onIopub = (_: unknown, msg: KernelMessage.IIOPubMessage): void => {
-      if (msg.header.msg_type === 'update_display_data') this.collector.updateDisplay(msg.content);
+      const type = msg.header.msg_type;
+      if (type === 'update_display_data') this.collector.updateDisplay(msg.content);
+      if (type === 'update_display_data' || type === 'display_data') {
+        const data = (msg.content as { data?: unknown }).data;
+        if (typeof data === 'object' && data !== null) this.options.events?.display?.(data as Record<string, unknown>);
+      }
     };
     this.options.kernel.iopubMessage.connect(onIopub);
     try {

@@ -1,15 +1,20 @@
 /**
  * Progress of a run on stderr: on a terminal a live bar (cli-progress) with cells done/total,
  * elapsed time and the running cell; otherwise (CI, Airflow logs) one plain line per event.
+ * Both print the Spark jobs of the kernel's progress display (spark-job-progress.ts): a job when
+ * it appears, when its status changes (its final line always) and every few seconds while it runs.
  * The line formatting is pure and exported for tests.
  */
 import cliProgress from 'cli-progress';
 import type { CellEvent, CellStatus } from './notebook-executor.js';
+import { SparkJobLog, type SparkJobState } from './spark-job-progress.js';
 
 export interface Progress {
   runStarted(info: { notebook: string; kernel: string; total: number }): void;
   cellStarted(event: CellEvent): void;
   cellFinished(event: CellEvent & { status: CellStatus; elapsedMs: number }): void;
+  /** The kernel's Spark job progress display appeared or changed. */
+  sparkJobs(jobs: readonly SparkJobState[]): void;
   /** A message line (kept above the bar on a terminal). */
   log(line: string): void;
   stop(): void;
@@ -52,11 +57,14 @@ export function finishedLine(e: CellEvent & { status: CellStatus; elapsedMs: num
 
 class PlainProgress implements Progress {
   private started = 0;
+  private readonly jobs: SparkJobLog;
   constructor(
     private readonly stream: NodeJS.WritableStream,
     private readonly now: () => number,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.jobs = new SparkJobLog({ now });
+  }
 
   runStarted(info: { notebook: string; kernel: string; total: number }): void {
     this.started = this.now();
@@ -68,6 +76,9 @@ class PlainProgress implements Progress {
   cellFinished(e: CellEvent & { status: CellStatus; elapsedMs: number }): void {
     this.log(finishedLine(e, this.now() - this.started));
   }
+  sparkJobs(jobs: readonly SparkJobState[]): void {
+    for (const line of this.jobs.changed(jobs)) this.log(line);
+  }
   log(line: string): void {
     this.stream.write(`${this.prefix}${line}\n`);
   }
@@ -78,8 +89,15 @@ class BarProgress implements Progress {
   private readonly multi: cliProgress.MultiBar;
   private bar: cliProgress.SingleBar | undefined;
   private stopped = false;
+  private cell = 'starting';
+  private readonly jobs: SparkJobLog;
 
-  constructor(private readonly stream: NodeJS.WritableStream, private readonly prefix: string) {
+  constructor(
+    private readonly stream: NodeJS.WritableStream,
+    private readonly prefix: string,
+    now: () => number,
+  ) {
+    this.jobs = new SparkJobLog({ now });
     this.multi = new cliProgress.MultiBar(
       {
         stream,
@@ -99,11 +117,17 @@ class BarProgress implements Progress {
     this.bar = this.multi.create(info.total, 0, { current: 'starting' });
   }
   cellStarted(e: CellEvent): void {
-    this.bar?.update(e.number - 1, { current: `cell ${e.cellIndex + 1}: ${cellSummary(e.source)}` });
+    this.cell = `cell ${e.cellIndex + 1}: ${cellSummary(e.source)}`;
+    this.bar?.update(e.number - 1, { current: this.cell });
   }
   cellFinished(e: CellEvent & { status: CellStatus; elapsedMs: number }): void {
     if (e.status !== 'ok') this.log(`cell ${e.cellIndex + 1} ${e.status} after ${formatDuration(e.elapsedMs)}`);
     this.bar?.update(e.status === 'ok' ? e.number : e.number - 1, { current: e.status === 'ok' ? 'done' : e.status });
+  }
+  sparkJobs(jobs: readonly SparkJobState[]): void {
+    for (const line of this.jobs.changed(jobs)) this.log(line);
+    const running = jobs.filter((j) => j.status === 'RUNNING').at(-1);
+    if (running) this.bar?.update({ current: `${this.cell} | ${running.summary}` });
   }
   log(line: string): void {
     if (this.multi.isActive) this.multi.log(`${this.prefix}${line}\n`);
@@ -112,6 +136,9 @@ class BarProgress implements Progress {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    // MultiBar.log only buffers until the next redraw (every 1/fps s): draw once more so lines
+    // logged just before the end (a failed cell, a job's final state) are not lost.
+    if (this.multi.isActive) this.multi.update();
     this.multi.stop();
   }
 }
@@ -119,5 +146,6 @@ class BarProgress implements Progress {
 export function createProgress(options: ProgressOptions): Progress {
   const tty = options.tty ?? options.stream.isTTY === true;
   const prefix = options.prefix ?? 'sparkgate run: ';
-  return tty ? new BarProgress(options.stream, prefix) : new PlainProgress(options.stream, options.now ?? Date.now, prefix);
+  const now = options.now ?? Date.now;
+  return tty ? new BarProgress(options.stream, prefix, now) : new PlainProgress(options.stream, now, prefix);
 }

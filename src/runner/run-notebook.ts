@@ -23,6 +23,7 @@ import { defaultOutputPath, serializeNotebook } from './notebook-format.js';
 import { newCellId, NotebookFormatError, parseNotebook, validateNotebook, type Notebook } from './notebook-schema.js';
 import { injectParameters, parameterLanguage, ParameterError, parseParameter, renderParameters, type Parameter } from './parameters.js';
 import type { Progress } from './progress.js';
+import { parseSparkProgress } from './spark-job-progress.js';
 
 export interface RunNotebookOptions {
   input: string;
@@ -219,6 +220,10 @@ export async function runNotebook(options: RunNotebookOptions): Promise<RunNoteb
       events: {
         cellStarted: (e) => options.progress.cellStarted(e),
         cellFinished: (e) => options.progress.cellFinished(e),
+        display: (data) => {
+          const jobs = parseSparkProgress(data);
+          if (jobs) options.progress.sparkJobs(jobs);
+        },
         ...(options.logOutput ? { stream: (_name: string, text: string) => options.progress.log(text.replace(/\n$/, '')) } : {}),
       },
     });

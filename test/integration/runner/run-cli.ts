@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../../../src/config.js';
 import { FIXTURE_SPECS, REPO_SPECS } from '../../helpers/gateway.js';
+import { VENV_PYTHON } from '../../helpers/python.js';
 
 export const CLI_ENTRY = path.join(REPO_ROOT, 'test/helpers/cli-entry.ts');
 export const NOTEBOOKS = path.join(REPO_ROOT, 'notebooks');
@@ -102,9 +103,9 @@ export function readJson<T = Record<string, unknown>>(file: string): T {
   return JSON.parse(readFileSync(file, 'utf8')) as T;
 }
 
-/** nbformat's own Python validator (Debian python3-nbformat), as a second opinion. */
+/** nbformat's own Python validator (the venv's pinned nbformat), as a second opinion. */
 export async function validateWithPythonNbformat(file: string): Promise<string> {
-  const child = spawn('/usr/bin/python3', ['-c', 'import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], 4)); print("valid")', file]);
+  const child = spawn(VENV_PYTHON, ['-c', 'import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], 4)); print("valid")', file]);
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
