@@ -20,6 +20,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(HERE, '..', '..', '..');
 export const LAUNCHER_PYTHONPATH = path.join(REPO_ROOT, 'kernel', 'python');
 export const FAKE_PYSPARK_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'fake-pyspark');
+export const NO_PYSPARK_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'no-pyspark');
 const DRIVER = path.join(HERE, 'kernel_driver.py');
 
 export const SPECS_DIR = path.join(REPO_ROOT, 'kernel', 'specs');
@@ -74,6 +75,8 @@ export interface StartOptions {
   kind: Kind;
   /** Put the recording pyspark stand-in on PYTHONPATH. */
   fakePyspark?: boolean;
+  /** Make pyspark unimportable (test/fixtures/no-pyspark first on PYTHONPATH): a Python without Spark. */
+  noPyspark?: boolean;
   /** FAKE_PYSPARK_SCRIPT content. */
   script?: unknown;
   /** Written as SPARKGATE_SPARK_CONF_FILE (mode 0600); omitted when undefined. */
@@ -141,7 +144,11 @@ export class LauncherKernel {
 
   private spawnKernel(options: StartOptions): void {
     const env = cleanEnv();
-    env['PYTHONPATH'] = [LAUNCHER_PYTHONPATH, ...(options.fakePyspark ? [FAKE_PYSPARK_DIR] : [])].join(':');
+    env['PYTHONPATH'] = [
+      LAUNCHER_PYTHONPATH,
+      ...(options.fakePyspark ? [FAKE_PYSPARK_DIR] : []),
+      ...(options.noPyspark ? [NO_PYSPARK_DIR] : []),
+    ].join(':');
     env['SPARKGATE_KERNEL_ID'] = this.kernelId;
     env['JPY_PARENT_PID'] = String(process.pid); // the kernel exits if this test process dies
     env['FAKE_PYSPARK_RECORD'] = this.recordFile;

@@ -1,6 +1,7 @@
 /**
  * Spark kinds without a usable Spark: the kernel still starts and answers kernel_info, and every
- * execution fails with a clear error made of readable lines (no launcher traceback).
+ * execution fails with a clear error made of readable lines (no launcher traceback). The venv has
+ * pyspark, so "not importable" is test/fixtures/no-pyspark first on PYTHONPATH.
  */
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +35,7 @@ function expectCleanError(exec: Execution, ename: string): string {
 
 describe('Spark kinds when pyspark is not importable', () => {
   it('pyspark: kernel_info works, every cell fails with SparkNotInstalledError', async () => {
-    const kernel = await start({ kind: 'pyspark', conf: { 'spark.master': 'local[*]' } });
+    const kernel = await start({ kind: 'pyspark', conf: { 'spark.master': 'local[*]' }, noPyspark: true });
     const info = await kernel.kernelInfo();
     expect(info['status']).toBe('ok');
     expect((info['language_info'] as { name: string }).name).toBe('python');
@@ -52,7 +53,7 @@ describe('Spark kinds when pyspark is not importable', () => {
   });
 
   it('spark-sql: SELECT 1 fails the same way, and the kernel reports SQL as its language', async () => {
-    const kernel = await start({ kind: 'spark-sql', conf: {} });
+    const kernel = await start({ kind: 'spark-sql', conf: {}, noPyspark: true });
     const info = await kernel.kernelInfo();
     expect(info['language_info']).toMatchObject({ name: 'sql', mimetype: 'text/x-sql' });
     expectCleanError(await kernel.execute('SELECT 1'), 'SparkNotInstalledError');
@@ -109,7 +110,7 @@ describe('Spark kinds when pyspark is not importable', () => {
     const sparkHome = mkdtempSync(path.join(tmpdir(), 'sparkgate-spark-home-'));
     try {
       symlinkSync(FAKE_PYSPARK_DIR, path.join(sparkHome, 'python'));
-      const kernel = await start({ kind: 'pyspark', conf: {}, env: { SPARK_HOME: sparkHome } });
+      const kernel = await start({ kind: 'pyspark', conf: {}, env: { SPARK_HOME: sparkHome }, noPyspark: true });
       const exec = await kernel.execute(
         `import pyspark; pyspark.__file__.startswith(${JSON.stringify(sparkHome)}), type(spark).__name__`,
       );
