@@ -50,7 +50,12 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
             });
             terminalFiles.set(sessionId, contribution.files ?? []);
             const propertiesFile = contribution.env?.['SPARKGATE_SPARK_PROPERTIES_FILE'];
-            return { env: contribution.env ?? {}, args: propertiesFile ? ['--properties-file', propertiesFile] : [] };
+            const args = propertiesFile ? ['--properties-file', propertiesFile] : [];
+            // bin/pyspark and bin/spark-shell pass their own --name, which beats the properties
+            // file; a --name after theirs (the scripts append "$@") keeps the rendered one.
+            const appName = g.spark.session(sessionId)?.conf['spark.app.name'];
+            if (appName) args.push('--name', appName);
+            return { env: contribution.env ?? {}, args };
           },
           onSessionEnd: async (sessionId) => {
             await gateway!.spark.onEnd(sessionId);

@@ -1,14 +1,19 @@
 /**
  * What a terminal runs, chosen by its request:
  *
- *   kernelspec pyspark | spark-sql | spark-shell  the Spark REPL from SPARK_HOME/bin or PATH, with
- *                                                 the session's rendered conf (`--conf k=v`);
+ *   kernelspec pyspark | spark-sql | spark-shell  the Spark REPL from <Spark home>/bin, with the
+ *                                                 session's rendered conf (`--properties-file`);
  *                                                 without Spark, a plain Python REPL that says so
- *   kernel_id                                     `jupyter console --existing <connection file>`:
- *                                                 one namespace (and SparkSession) with the notebook
+ *   kernel_id                                     `jupyter console --existing <connection file>`,
+ *                                                 run by the kernels' Python: one namespace (and
+ *                                                 SparkSession) with the notebook
  *   neither                                       a plain Python REPL
  *
  * The environment is the gateway's minus SPARKGATE_* (which holds the API token), as for kernels.
+ *
+ * The Spark home is the one the session's kernels get: SPARK_HOME in the session's contribution
+ * (the Spark plugin sets it from the `spark.sparkHome` setting, else the kernels' pyspark), then
+ * the gateway's own SPARK_HOME, then PATH.
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
@@ -23,7 +28,10 @@ export type SparkKind = (typeof SPARK_KINDS)[number];
 export type Launch = Omit<PtySpawnOptions, 'rows' | 'cols'>;
 
 export function noSparkBanner(kind: SparkKind): string {
-  return `Spark is not installed on this gateway; this is a plain Python REPL (install Spark and set SPARK_HOME to get ${kind})`;
+  return (
+    `Spark is not installed on this gateway; this is a plain Python REPL (to get ${kind}: pip install pyspark into the ` +
+    "kernels' Python, e.g. bash scripts/ensure-python.sh, or set SPARKGATE_SPARK_SPARK_HOME=/opt/spark)"
+  );
 }
 
 /**
@@ -80,7 +88,11 @@ export interface ReplLauncherDeps {
   parentEnv: NodeJS.ProcessEnv;
   /** Interpreter for plain Python REPLs (the system Python). */
   python: string;
-  /** Interpreters to try for jupyter_console, first that imports it wins. */
+  /**
+   * Interpreters to try for jupyter_console, first that imports it wins: the kernels' Python (the
+   * project venv has jupyter-console pinned next to ipykernel), so the console speaks the same
+   * jupyter_client as the kernel it attaches to.
+   */
   consolePythons: readonly string[];
   /** Put in plain REPLs' command line, so leftovers can be found with `pgrep -f`. */
   runtimeDir: string;
@@ -106,10 +118,13 @@ export class ReplLauncher {
     this.probe = deps.probeModule ?? probeModule;
   }
 
-  /** The Spark command for a kind: SPARK_HOME/bin first, then PATH. */
-  sparkCommand(kind: SparkKind): string | undefined {
-    const home = this.deps.parentEnv['SPARK_HOME'];
-    return (home ? this.which(path.join(home, 'bin', kind), this.deps.parentEnv) : undefined) ?? this.which(kind, this.deps.parentEnv);
+  /** The Spark command for a kind: `sparkHome`/bin, else the gateway's SPARK_HOME/bin, else PATH. */
+  sparkCommand(kind: SparkKind, sparkHome?: string): string | undefined {
+    for (const home of [sparkHome, this.deps.parentEnv['SPARK_HOME']]) {
+      const found = home ? this.which(path.join(home, 'bin', kind), this.deps.parentEnv) : undefined;
+      if (found) return found;
+    }
+    return this.which(kind, this.deps.parentEnv);
   }
 
   python(ctx: LaunchContext, banner?: string): Launch {
@@ -125,9 +140,9 @@ export class ReplLauncher {
     };
   }
 
-  /** `prepared` is the session's rendered Spark conf (env and `--conf` args). */
+  /** `prepared` is the session's rendered Spark conf: env (SPARK_HOME among it) and spark-submit args. */
   spark(kind: SparkKind, ctx: LaunchContext, prepared: { env: Record<string, string>; args: string[] }): { launch: Launch; sparkInstalled: boolean } {
-    const command = this.sparkCommand(kind);
+    const command = this.sparkCommand(kind, prepared.env['SPARK_HOME']);
     if (!command) {
       const launch = this.python(ctx, noSparkBanner(kind));
       Object.assign(launch.env, prepared.env);
@@ -142,8 +157,10 @@ export class ReplLauncher {
   async attached(ctx: LaunchContext & { connectionFile: string }): Promise<Launch> {
     const console = await this.findConsole();
     if (!console) {
+      const python = this.deps.consolePythons[0] ?? 'python3';
       throw errors.unavailable(
-        'Attaching a terminal needs jupyter console on the gateway: apt-get install -y jupyter-console (Debian) or pip install jupyter-console',
+        `Attaching a terminal needs jupyter-console in the kernels' Python: ${python} -m pip install jupyter-console ` +
+          '(bash scripts/ensure-python.sh installs it into the project venv)',
       );
     }
     return {
@@ -154,14 +171,18 @@ export class ReplLauncher {
     };
   }
 
-  /** A Python that imports jupyter_console (patched, see ATTACH_SCRIPT), else the plain command. */
+  /**
+   * A Python that imports jupyter_console (patched, see ATTACH_SCRIPT), else the `jupyter-console`
+   * script installed next to one of them; never one from elsewhere on PATH (another Python's).
+   */
   private findConsole(): Promise<{ file: string; args: string[] } | undefined> {
     this.console ??= (async () => {
       for (const python of this.deps.consolePythons) {
         if (await this.probe(python, 'jupyter_console')) return { file: python, args: ['-c', ATTACH_SCRIPT] };
       }
-      for (const name of ['jupyter-console', '/usr/bin/jupyter-console']) {
-        const file = this.which(name, this.deps.parentEnv);
+      for (const python of this.deps.consolePythons) {
+        const resolved = this.which(python, this.deps.parentEnv);
+        const file = resolved ? this.which(path.join(path.dirname(resolved), 'jupyter-console'), this.deps.parentEnv) : undefined;
         if (!file) continue;
         this.deps.warn?.(
           `no Python found that imports jupyter_console (tried ${this.deps.consolePythons.join(', ')}); attached terminals ` +

@@ -4,7 +4,8 @@
  * stopped before it (every terminal's process group ends first).
  *
  * The session hooks are where Spark plugs in: `prepareSession` renders the conf of a session a
- * terminal owns (env and `--conf k=v` args), `onSessionEnd` garbage-collects its executors.
+ * terminal owns (env, and spark-submit args such as `--properties-file`), `onSessionEnd`
+ * garbage-collects its executors.
  */
 import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
@@ -56,7 +57,8 @@ export class TerminalsExtension implements GatewayExtension {
     const launcher = new ReplLauncher({
       parentEnv: o.env ?? process.env,
       python: o.python ?? kernelPython ?? systemPython,
-      consolePythons: [...new Set([kernelPython, '/usr/bin/python3', 'python3'].filter((p): p is string => Boolean(p)))],
+      // The kernels' Python only: its jupyter-console matches the kernels' jupyter_client.
+      consolePythons: kernelPython ? [kernelPython] : [],
       runtimeDir: gateway.config.runtimeDir,
       warn: (message) => logger.warn(message),
       ...(o.findExecutable ? { findExecutable: o.findExecutable } : {}),

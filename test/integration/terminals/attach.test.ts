@@ -1,14 +1,17 @@
 /**
- * A terminal attached to a running kernel (`jupyter console --existing`): the notebook and the
- * shell share one namespace; `exit` in the shell leaves the notebook's kernel running; the
- * terminal ends with its kernel. Spark REPL requests without Spark fall back to Python and say so.
+ * A terminal attached to a running kernel (`jupyter console --existing`, run by the kernels'
+ * Python): the notebook and the shell share one namespace; `exit` in the shell leaves the
+ * notebook's kernel running; the terminal ends with its kernel. Spark REPL requests on a gateway
+ * without Spark fall back to Python and say so. (Spark terminals and attaching to a real pyspark
+ * kernel: spark-terminals.test.ts.)
  */
 import { randomUUID } from 'node:crypto';
 import { KernelManager, type Kernel } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noSparkBanner } from '../../../src/terminals/repl-launcher.js';
 import { api } from '../../helpers/gateway.js';
 import { alive, execute, waitFor } from '../../helpers/kernel-client.js';
-import { createTerminal, startTerminalGateway, WsTerminal, type TerminalGateway } from './terminal-helpers.js';
+import { commandLine, createTerminal, envWithoutSpark, startTerminalGateway, WsTerminal, type TerminalGateway } from './terminal-helpers.js';
 
 let tg: TerminalGateway;
 let km: KernelManager;
@@ -17,6 +20,9 @@ const prepared: string[] = [];
 
 beforeAll(async () => {
   tg = await startTerminalGateway({
+    env: envWithoutSpark(),
+    // Stands in for the Spark plugin (which gives no SPARK_HOME when it finds no Spark), to see the
+    // session's env reach the fallback REPL; the real plugin is in spark-terminals.test.ts.
     prepareSession: async (id, kind) => {
       prepared.push(`${id}:${kind}`);
       return { env: { SPARKGATE_TEST_CONF: `rendered-for-${kind}` }, args: ['--conf', 'spark.app.name=t'] };
@@ -32,7 +38,7 @@ afterAll(async () => {
   await tg?.stop();
 });
 
-async function startKernel(name = 'plain-python'): Promise<Kernel.IKernelConnection> {
+async function startKernel(name = 'python3'): Promise<Kernel.IKernelConnection> {
   const kernel = await km.startNew({ name });
   await kernel.info;
   return kernel;
@@ -45,6 +51,8 @@ describe('attached terminals', () => {
     const model = await createTerminal(tg, { kernel_id: kernel.id });
     expect(model).toMatchObject({ kind: 'attached', kernel_id: kernel.id, session_id: null });
     const t = await WsTerminal.open(tg, model.name);
+    // The kernels' Python runs the console (the project venv's jupyter_console).
+    expect(commandLine(tg.ext.terminals.get(model.name).pid).slice(0, 2)).toEqual([tg.gateway.kernels.pythonInterpreter, '-c']);
     await t.expect(/In \[\d+\]: $/, 30_000);
     await t.run('x + 1', /Out\[\d+\]: 42/, 15_000);
 
@@ -82,6 +90,7 @@ describe('attached terminals', () => {
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ reason: 'kernel_not_found', message: expect.stringContaining('Kernel does not exist') });
 
+    // An ipykernel that says it is Scala: a real Scala kernel would start a JVM only to be refused.
     const scala = await startKernel('scala-lookalike');
     const refused = await api(tg, '/api/terminals', { method: 'POST', body: JSON.stringify({ kernel_id: scala.id }) });
     expect(refused.status).toBe(400);
@@ -94,14 +103,15 @@ describe('attached terminals', () => {
   });
 });
 
-describe('Spark REPL terminals without Spark', () => {
+describe('Spark REPL terminals on a gateway without Spark', () => {
   it('pyspark: a Python REPL that says Spark is missing, with the session conf; onSessionEnd on exit', async () => {
     const model = await createTerminal(tg, { kernelspec: 'pyspark' });
     expect(model.kind).toBe('pyspark');
     expect(model.session_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(prepared).toContain(`${model.session_id}:pyspark`);
     const t = await WsTerminal.open(tg, model.name);
-    await t.expect('Spark is not installed on this gateway; this is a plain Python REPL (install Spark and set SPARK_HOME to get pyspark)');
+    await t.expect(noSparkBanner('pyspark'));
+    expect(noSparkBanner('pyspark')).toMatch(/^Spark is not installed on this gateway; .*pip install pyspark .*SPARKGATE_SPARK_SPARK_HOME=/);
     await t.run('import os; print(os.environ["SPARKGATE_TEST_CONF"], "SPARKGATE_TOKEN" in os.environ)', 'rendered-for-pyspark False');
     t.type('\x04');
     await t.closed;

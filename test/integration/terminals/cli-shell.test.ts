@@ -10,14 +10,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../src/config.js';
 import { api } from '../../helpers/gateway.js';
 import { waitFor } from '../../helpers/kernel-client.js';
-import { createTerminal, startTerminalGateway, type TerminalGateway } from './terminal-helpers.js';
+import { createTerminal, envWithoutSpark, startTerminalGateway, type TerminalGateway } from './terminal-helpers.js';
 
 const CLI = path.join(REPO_ROOT, 'test', 'helpers', 'cli-entry.ts');
 let tg: TerminalGateway;
 const running: IPty[] = [];
 
 beforeAll(async () => {
-  tg = await startTerminalGateway();
+  // Without Spark: the pyspark terminal listed below is a Python REPL that says Spark is missing.
+  // Its row is the one a real pyspark REPL gets (spark-terminals.test.ts), without a JVM start.
+  tg = await startTerminalGateway({ env: envWithoutSpark() });
 });
 
 afterEach(() => {

@@ -1,7 +1,13 @@
 /** A gateway with terminals, and a bare terminado websocket client for the integration tier. */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { ServerConnection } from '@jupyterlab/services';
 import WebSocket from 'ws';
-import { REPO_ROOT } from '../../../src/config.js';
+import { loadConfig, REPO_ROOT } from '../../../src/config.js';
+import { createGateway } from '../../../src/gateway-factory.js';
+import { createLogger } from '../../../src/logger.js';
 import { decodeServerFrame, encodeSetSize, encodeStdin, type ExitStatus } from '../../../src/terminals/terminado-codec.js';
 import type { TerminalModel } from '../../../src/terminals/terminal-models.js';
 import { TerminalsExtension, type TerminalsExtensionOptions } from '../../../src/terminals/terminals-extension.js';
@@ -22,6 +28,69 @@ export async function startTerminalGateway(
   const ext = new TerminalsExtension(options);
   const tg = await startGateway({ kernelspecDirs: [REPO_SPECS, FIXTURE_SPECS, TERMINAL_SPECS], ...overrides }, { extensions: [ext] });
   return Object.assign(tg, { ext });
+}
+
+/**
+ * A gateway built as `sparkgate serve` builds it (createGateway: terminals wired to the Spark
+ * plugin's prepareSession/onSessionEnd), on port 0 with the repository's kernelspecs.
+ */
+export async function startServeGateway(overrides: Record<string, unknown> = {}): Promise<TerminalGateway> {
+  const runtimeRoot = mkdtempSync(path.join(os.tmpdir(), 'sparkgate-test-'));
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      host: '127.0.0.1',
+      port: 0,
+      token: `test-token-${Math.random().toString(36).slice(2)}`,
+      logLevel: process.env['SPARKGATE_TEST_LOG_LEVEL'] ?? 'info',
+      runtimeDir: runtimeRoot,
+      // REPLs start here: what Spark writes to its working directory (spark-warehouse) goes too.
+      workDir: runtimeRoot,
+      kernelspecDirs: [REPO_SPECS],
+      ...overrides,
+    },
+  });
+  const logLines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) logLines.push(line);
+      if (process.env['SPARKGATE_TEST_LOGS']) process.stderr.write(chunk);
+      cb();
+    },
+  });
+  const gateway = createGateway({ config, env: process.env, logger: createLogger({ level: config.logLevel, destination }) });
+  const url = await gateway.start();
+  const ext = gateway.extensions.find((e): e is TerminalsExtension => e instanceof TerminalsExtension);
+  if (!ext) throw new Error('createGateway built no terminals extension');
+  const settings = ServerConnection.makeSettings({
+    baseUrl: url,
+    wsUrl: url.replace(/^http/, 'ws'),
+    token: gateway.token,
+    appendToken: true,
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    fetch: globalThis.fetch,
+    Request: globalThis.Request,
+    Headers: globalThis.Headers,
+  });
+  return {
+    gateway,
+    url,
+    token: gateway.token,
+    settings,
+    runtimeDir: gateway.runtimeDir,
+    runtimeRoot,
+    logLines,
+    ext,
+    async stop() {
+      await gateway.stop();
+      rmSync(runtimeRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Terminal output without ANSI control sequences (jline's prompt colours, cursor moves). */
+export function plainText(output: string): string {
+  return output.replace(/\x1b\[[0-9;?]*[ -\/]*[@-~]|\x1b[=>]|[\b]/g, '');
 }
 
 export async function createTerminal(tg: TestGateway, body: Record<string, unknown> = {}): Promise<TerminalModel> {
@@ -103,6 +172,18 @@ export class WsTerminal {
     return this.output;
   }
 
+  /** As expect, on the output without ANSI control sequences (see plainText). */
+  async expectPlain(pattern: RegExp | string, timeoutMs = 10_000, from = 0): Promise<string> {
+    const match = (): boolean => {
+      const text = plainText(this.output.slice(from));
+      return typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text);
+    };
+    await waitFor(match, timeoutMs, `${String(pattern)} in terminal output`).catch((err: Error) => {
+      throw new Error(`${err.message}; got ${JSON.stringify(plainText(this.output.slice(-600)))}`);
+    });
+    return plainText(this.output.slice(from));
+  }
+
   /** Type a line and wait for `expected` after it. */
   async run(line: string, expected: RegExp | string, timeoutMs = 10_000): Promise<void> {
     const from = this.output.length;
@@ -113,4 +194,30 @@ export class WsTerminal {
   close(): void {
     this.ws.close(1000);
   }
+}
+
+/** Processes whose command line contains `text` (a session id: a REPL's JVM has it in its args). */
+export function pidsWith(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** argv of a process, from /proc. */
+export function commandLine(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+}
+
+/** The gateway's environment with no Spark in it: no SPARK_HOME, no PATH entry holding pyspark. */
+export function envWithoutSpark(): NodeJS.ProcessEnv {
+  const { SPARK_HOME: _home, ...env } = process.env;
+  const dirs = (env['PATH'] ?? '').split(':').filter((dir) => dir && !existsSync(path.join(dir, 'pyspark')));
+  return { ...env, PATH: dirs.join(':') };
 }
