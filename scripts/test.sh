@@ -14,11 +14,16 @@ touch test-artifacts/.started
 status=0
 npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
 
-echo "== leak check: kernel processes of the tests" >&2
+# Kernels, Spark driver JVMs (their command line names the session's properties file in the
+# test's runtime dir) and REPLs; with the ports they still listen on.
+echo "== leak check: kernel processes, JVMs and their ports" >&2
 leaks=$(pgrep -af 'sparkgate-(test|cli|jupyter)-' | grep -v pgrep || true)
 if [ -n "$leaks" ]; then
   echo "processes left behind by the tests:" >&2
   echo "$leaks" >&2
+  for pid in $(echo "$leaks" | cut -d' ' -f1); do
+    ss -ltnpH 2>/dev/null | grep "pid=$pid," | sed "s/^/  listening (pid $pid): /" >&2 || true
+  done
   status=1
 fi
 

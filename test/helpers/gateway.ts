@@ -54,6 +54,8 @@ export async function startGateway(
       token: `test-token-${Math.random().toString(36).slice(2)}`,
       logLevel: process.env["SPARKGATE_TEST_LOG_LEVEL"] ?? "info",
       runtimeDir: runtimeRoot,
+      // Kernels (and Spark's spark-warehouse/) work in the test's temp dir, not the checkout.
+      workDir: runtimeRoot,
       kernelspecDirs: [REPO_SPECS, FIXTURE_SPECS],
       kernelStartTimeoutMs: 30_000,
       ...overrides,
