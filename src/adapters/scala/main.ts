@@ -8,8 +8,9 @@
  * It binds the connection file's ports, starts the REPL and serves Jupyter requests until a
  * shutdown_request, SIGTERM, the REPL's death (exit code 1, which the gateway reports as a
  * dead kernel), or the end of its lifeline (the gateway is gone: KERNEL_LIFELINE_FD, see
- * src/kernels/kernel-lifeline.ts). Whenever it exits, the REPL's JVM halts too: its stdin closes
- * (and stop() kills it if it does not). Its log goes to stderr.
+ * src/kernels/kernel-lifeline.ts). Whenever it exits, the REPL's JVM ends too: its stdin closes,
+ * on which the init script stops the SparkContext and exits (and stop() kills it if it does not
+ * within its grace). Its log goes to stderr.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -125,7 +126,9 @@ function makeEngine(kind: EngineKind, command: string[], initScript: string, sta
     startTimeoutMs,
     log: (stream, text) => log(stream === 'stderr' ? 'repl-stderr' : 'repl', text),
   });
-  return new ScalaReplEngine(repl);
+  // spark-shell stops its SparkContext when its stdin closes (executors, UI, temp dirs): give it
+  // time before the JVM is killed.
+  return new ScalaReplEngine(repl, { stopGraceMs: kind === 'spark-shell' ? 10_000 : 3_000 });
 }
 
 main().catch((err: Error) => {

@@ -1,6 +1,7 @@
 /**
  * Which REPL process a Scala kernel runs. The command comes from the kernelspec (`-- scala
- * -Xnojline` or `-- spark-shell -Xnojline`); for `--engine spark-shell` the session's rendered
+ * -Xnojline`, or `-- spark-shell --conf spark.ui.showConsoleProgress=false -Xnojline`: the
+ * kernel shows its own progress display); for `--engine spark-shell` the session's rendered
  * Spark conf is put in front of the REPL's own arguments, exactly as the gateway rendered it for
  * the session (src/spark/spark-session-plugin.ts):
  *

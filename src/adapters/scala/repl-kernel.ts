@@ -16,7 +16,9 @@ import { parseJsonBounded } from '../../wire/json-scan.js';
 import { newMessage, parseHeader, PROTOCOL_VERSION, type MessageHeader, type RawMessage } from '../../wire/message.js';
 import type { IncomingRequest, KernelServerSockets } from './kernel-server-sockets.js';
 import type { ReplEngine } from './repl-engine.js';
-import type { CellOutcome } from './repl-protocol.js';
+import type { CellOutcome, ProgressMessage } from './repl-protocol.js';
+import { renderProgress, type MimeBundle } from './spark-progress.js';
+import { renderTable } from './spark-table.js';
 import { StreamCoalescer, type StreamName } from './stream-coalescer.js';
 
 const executeRequestSchema = z
@@ -137,16 +139,19 @@ export class ReplKernel {
       const parent = req.message.header;
       if (!silent) this.publish('execute_input', { code, execution_count: count }, parent);
       this.lastParent = parent;
+      const progress = silent ? undefined : this.progressDisplay(parent);
       const outcome: CellOutcome = code.trim()
         ? await this.options.engine.execute(code, {
             stdout: (text) => this.streams.write('stdout', text),
             stderr: (text) => this.streams.write('stderr', text),
+            ...(progress ? { progress } : {}),
           })
         : { status: 'ok' };
       this.streams.flush();
       if (outcome.status === 'ok') {
         if (outcome.value !== undefined && !silent) {
-          this.publish('execute_result', { execution_count: count, data: { 'text/plain': outcome.value }, metadata: {} }, parent);
+          const data = outcome.table ? renderTable(outcome.table) : { 'text/plain': outcome.value };
+          this.publish('execute_result', { execution_count: count, data, metadata: {} }, parent);
         }
         this.reply(req, 'execute_reply', { status: 'ok', execution_count: count, payload: [], user_expressions: {} });
         return;
@@ -198,6 +203,22 @@ export class ReplKernel {
       this.exit(0);
     },
   };
+
+  /**
+   * Spark job progress of one cell: one display (display_data with a transient display_id) that
+   * later updates change in place (update_display_data), only when what it shows changed.
+   */
+  private progressDisplay(parent: Buffer): (update: ProgressMessage) => void {
+    const displayId = randomUUID();
+    let last: MimeBundle | undefined;
+    return (update) => {
+      const data = renderProgress(update.jobs, update.hidden);
+      if (last && last['text/plain'] === data['text/plain'] && last['text/html'] === data['text/html']) return;
+      this.streams.flush(); // output printed before the update stays before it
+      this.publish(last ? 'update_display_data' : 'display_data', { data, metadata: {}, transient: { display_id: displayId } }, parent);
+      last = data;
+    };
+  }
 
   private exit(code: number): void {
     this.exiting = true;

@@ -8,7 +8,7 @@
  * own text (compiler/stack-trace output) printed meanwhile; `complete` resolves with candidates.
  * `interrupt` is a line the loop's reader thread handles at once, even while a cell runs.
  * The JVM stays in the adapter's process group, so the gateway's group kill reaches it; it also
- * halts itself when its stdin closes, so it cannot outlive the adapter.
+ * exits when its stdin closes (after stopping its SparkContext), so it cannot outlive the adapter.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -22,12 +22,15 @@ import {
   parseReplMessage,
   type CompletionMessage,
   type DoneMessage,
+  type ProgressMessage,
   type ReadyMessage,
 } from './repl-protocol.js';
 
 export interface OutputSink {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Spark job counts of the running cell (in order with its output, before its result). */
+  progress?(update: ProgressMessage): void;
 }
 
 export interface ReplProcessOptions {
@@ -262,6 +265,10 @@ export class ReplProcess extends EventEmitter<{ exit: [ReplExitedError] }> {
         this.pending = undefined;
         if (pending.kind === 'execute') pending.resolve({ done: msg, replText: pending.text.join('') });
         else pending.reject(new Error('completion was interrupted'));
+        return;
+      case 'progress':
+        if (pending?.kind !== 'execute' || pending.id !== msg.id) break;
+        this.sink?.progress?.(msg);
         return;
       case 'completion':
         if (pending?.kind !== 'complete' || pending.id !== msg.id) break;

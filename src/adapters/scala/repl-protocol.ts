@@ -5,7 +5,8 @@
  *   X <id> <base64 code>            evaluate a cell
  *   C <id> <cursor> <base64 code>   complete at a UTF-16 offset
  *   I                               interrupt the running cell (handled at once, not queued)
- * Replies arrive as `m` frames (repl-frames.ts) holding one JSON object each.
+ * Replies arrive as `m` frames (repl-frames.ts) holding one JSON object each; while a cell runs,
+ * `progress` replies (Spark job counts from sc.statusTracker) may come before its `done`.
  */
 import { z } from 'zod';
 
@@ -18,13 +19,48 @@ export const readyMessageSchema = z.object({
   spark_version: z.string().default(''),
 });
 
+/** A Dataset result, fetched once in the JVM (take(maxRows + 1)); cells are already text. */
+export const tableSchema = z.object({
+  columns: z.array(z.string()),
+  rows: z.array(z.array(z.string())),
+  truncated: z.boolean(),
+});
+
 export const doneMessageSchema = z.object({
   type: z.literal('done'),
   id: z.string(),
   status: z.enum(['ok', 'compile_error', 'runtime_error', 'interrupted', 'incomplete', 'internal_error']),
   value: z.string().optional(),
+  table: tableSchema.optional(),
   ename: z.string().optional(),
   evalue: z.string().optional(),
+});
+
+/** One stage as Spark's status tracker reports it (SparkStageInfo). */
+export const stageCountsSchema = z.object({
+  stage_id: z.number().int(),
+  num_tasks: z.number().int(),
+  active: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+});
+
+/** One job (SparkJobInfo): `stages` holds the stages the tracker knows, of `stage_ids`. */
+export const jobCountsSchema = z.object({
+  job_id: z.number().int(),
+  status: z.string(),
+  stage_ids: z.array(z.number().int()),
+  stages: z.array(stageCountsSchema),
+});
+
+export const progressMessageSchema = z.object({
+  type: z.literal('progress'),
+  id: z.string(),
+  /** The cell has ended: these are the jobs' last counts. */
+  final: z.boolean(),
+  /** Older jobs of the cell not sent. */
+  hidden: z.number().int().default(0),
+  jobs: z.array(jobCountsSchema),
 });
 
 export const completionMessageSchema = z.object({
@@ -40,12 +76,16 @@ export const otherMessageSchema = z.object({ type: z.enum(['failure', 'unknown']
 export const replMessageSchema = z.discriminatedUnion('type', [
   readyMessageSchema,
   doneMessageSchema,
+  progressMessageSchema,
   completionMessageSchema,
   otherMessageSchema,
 ]);
 
 export type ReadyMessage = z.infer<typeof readyMessageSchema>;
 export type DoneMessage = z.infer<typeof doneMessageSchema>;
+export type ProgressMessage = z.infer<typeof progressMessageSchema>;
+export type JobCounts = z.infer<typeof jobCountsSchema>;
+export type Table = z.infer<typeof tableSchema>;
 export type CompletionMessage = z.infer<typeof completionMessageSchema>;
 export type ReplMessage = z.infer<typeof replMessageSchema>;
 
@@ -85,7 +125,7 @@ export function bootLines(initScript: string, key: string): string {
 // ---- what a cell's outcome becomes in Jupyter terms ----
 
 export type CellOutcome =
-  | { status: 'ok'; value?: string | undefined; notes?: string | undefined }
+  | { status: 'ok'; value?: string | undefined; table?: Table | undefined; notes?: string | undefined }
   | { status: 'error'; ename: string; evalue: string; traceback: string[] };
 
 // CSI/OSC escape sequences (colour, cursor movement); what a REPL may colour its errors with.
@@ -96,8 +136,11 @@ export function stripAnsi(text: string): string {
   return text.replace(ANSI_RE, '');
 }
 
-/** Scala compiler error lines: `<console>:12: error: type mismatch;` (2.11/2.12) or `error: ...`. */
-const COMPILE_ERROR_RE = /^(?:<[^>\n]+>:\d+: )?error: (.*)$/m;
+/**
+ * Scala compiler error lines: `<console>:12: error: type mismatch;` (2.11/2.12) or, indented
+ * under the caret line, `       error: not found: value foo` (2.13).
+ */
+const COMPILE_ERROR_RE = /^[ \t]*(?:<[^>\n]+>:\d+: )?error: (.*)$/m;
 
 /**
  * `done` + the REPL's own text printed while the cell ran (compiler output, the REPL's stack
@@ -110,7 +153,7 @@ export function cellOutcome(done: DoneMessage, replText: string): CellOutcome {
   const lines = text ? text.split('\n') : [];
   switch (done.status) {
     case 'ok':
-      return { status: 'ok', value: done.value, notes: text || undefined };
+      return { status: 'ok', value: done.value, table: done.table, notes: text || undefined };
     case 'compile_error': {
       const match = COMPILE_ERROR_RE.exec(text);
       const evalue = match?.[1]?.trim() || lines[0] || 'compilation failed';

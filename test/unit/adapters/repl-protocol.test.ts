@@ -57,6 +57,8 @@ describe('cellOutcome', () => {
       traceback: ['<console>:11: error: type mismatch;', ' found   : String("a")', ' required: Int', '       val s: Int = "a"', '                    ^'],
     });
     expect(cellOutcome(done({ status: 'compile_error' }), 'error: not found: value y\n')).toMatchObject({ evalue: 'not found: value y' });
+    // Scala 2.13 (Spark 4's spark-shell): the error line is indented under the caret.
+    expect(cellOutcome(done({ status: 'compile_error' }), '       ^\n       error: not found: value foo\n')).toMatchObject({ evalue: 'not found: value foo' });
   });
 
   it('runtime error: the class and message from the JVM, the REPL stack as traceback', () => {
