@@ -12,6 +12,9 @@ import type { Socket } from 'node:net';
 import { LIFELINE_ENV, LIFELINE_FD } from './kernel-lifeline.js';
 import type { ProcessGroupRegistry } from './orphan-guard.js';
 
+/** How long what is left of a dead kernel's process group gets between SIGTERM and SIGKILL. */
+const ORPHAN_GRACE_MS = 2_000;
+
 export interface KernelProcessOptions {
   argv: readonly string[];
   env: NodeJS.ProcessEnv;
@@ -96,7 +99,12 @@ export class KernelProcess extends EventEmitter<{ exit: [ExitInfo] }> {
     if (pid !== undefined) {
       // The kernel is its leader: what is left of the group (a driver JVM, a cell's background
       // process) would hold ports and outlive the session, as jupyter_client's killpg prevents.
-      this.signal('SIGKILL');
+      // SIGTERM first, SIGKILL a moment later: a driver JVM whose kernel died runs its shutdown
+      // hooks (Spark removes its temp and block manager dirs) instead of leaving them behind.
+      if (this.signal('SIGTERM')) {
+        const kill = setTimeout(() => this.signal('SIGKILL'), ORPHAN_GRACE_MS);
+        kill.unref();
+      }
       this.options.groups?.remove(pid);
       (this.child?.stdio[LIFELINE_FD] as Socket | null | undefined)?.destroy();
     }

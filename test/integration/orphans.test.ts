@@ -156,13 +156,20 @@ async function startKernel(s: Served, name: string): Promise<StartedKernel> {
   return { name, id, pid: pid!, ports, members };
 }
 
-/** A terminal's REPL (a plain Python REPL for `pyspark` without Spark), on a pty of the gateway. */
+/**
+ * A `pyspark` terminal: the real PySpark shell on a pty of the gateway, and its driver JVM. Returns
+ * the JVM's pid (its command line names the session's properties file under the runtime dir).
+ */
 async function startTerminal(s: Served): Promise<number> {
   const res = await api(s, '/api/terminals', { method: 'POST', body: JSON.stringify({ kernelspec: 'pyspark' }) });
   expect(res.status).toBe(200);
-  const { name } = (await res.json()) as { name: string };
   let pid: number | undefined;
-  await waitFor(() => (pid = processesMentioning(`sparkgate-terminal ${path.join(s.root, name)}`)[0]) !== undefined, 10_000, 'terminal REPL');
+  const isDriver = (p: number): boolean => cmdline(p).includes('org.apache.spark.deploy.SparkSubmit');
+  await waitFor(
+    () => (pid = processesMentioning(s.root).find(isDriver)) !== undefined,
+    KERNEL_START_TIMEOUT_MS,
+    'the terminal\'s driver JVM',
+  );
   groups.push(pid!);
   return pid!;
 }
@@ -243,7 +250,7 @@ afterEach(async () => {
 
 describe('when the gateway is SIGKILLed, every kernel exits on its own', () => {
   it(
-    'python3, scala (adapter, shell script and JVM), a plain ipykernel and a terminal REPL',
+    'python3, scala (adapter, shell script and JVM), a plain ipykernel and a pyspark terminal (shell and JVM)',
     async () => {
       const s = await serve(tempRoot());
       const kernels = [await startKernel(s, 'python3'), await startKernel(s, 'scala'), await startKernel(s, 'plain-python')];
@@ -269,7 +276,8 @@ describe('when the gateway is SIGKILLed, every kernel exits on its own', () => {
       await killAndExpectEverythingGone(s, kernels, [terminal, guard]);
       // Reaped by the subreaper: it had adopted them (only a parent reaps), so their parent never
       // became 1. (A kernel's own children may be reaped by the kernel before it exits.)
-      const adopted = [...kernels.map((k) => k.pid), terminal, guard];
+      // (The terminal's JVM is a child of its PySpark shell, which may reap it first.)
+      const adopted = [...kernels.map((k) => k.pid), guard];
       await waitFor(() => adopted.every((pid) => s.reaped.has(pid)), 5_000, 'the subreaper to reap every orphan').catch(() => undefined);
       expect(adopted.filter((pid) => !s.reaped.has(pid))).toEqual([]);
     },
