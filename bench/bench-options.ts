@@ -9,7 +9,12 @@
  *   BENCH_IDLE_KERNELS=100  idle kernels for the memory figure; BENCH_SETTLE_MS=5000
  *   BENCH_WARM_POOL=2       warm pool size of the "sparkgate warm" gateway
  *   BENCH_GC_RUNS=5         executor GC runs (50 pods each)
- *   BENCH_ONLY=start,rtt,iopub,concurrency,memory,gc,reference,scala   run a subset
+ *   BENCH_SPARK_STARTS=3    cold pyspark starts (gateway and bare REPL, each) for the spark phase
+ *   BENCH_SPARK_WARM_STARTS=5  warm-pool pyspark claims (each waits for the pool to refill)
+ *   BENCH_SPARK_ROUNDTRIPS=100 `1+1` round trips on pyspark, spark-scala and the plain floor
+ *   BENCH_SPARK_SESSIONS=3  idle pyspark sessions (and bare REPLs) for the Spark memory rows
+ *   BENCH_SPARK_PARTS=start,warm,rtt,memory  the parts of the spark phase to run
+ *   BENCH_ONLY=start,rtt,iopub,concurrency,memory,gc,reference,scala,spark   run a subset
  *   BENCH_SKIP_BUILD=1      do not run `npm run build` first (dist/ must be current)
  *   BENCH_CPU_PROF=<dir>    write a V8 CPU profile of the (cold) sparkgate process there
  *   BENCH_DEADLINE_SCALE=1  multiplies every deadline (budgets.ts): 3 on a slow machine, 0.001 to
@@ -17,8 +22,10 @@
  *   BENCH_<PHASE>_DEADLINE_MS  the budget of one phase, e.g. BENCH_CONCURRENCY_DEADLINE_MS=5000
  *                           (not scaled; its single waits keep their own scaled deadlines)
  */
-export const PHASES = ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'gc', 'reference', 'scala'] as const;
+export const PHASES = ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'gc', 'reference', 'scala', 'spark'] as const;
 export type Phase = (typeof PHASES)[number];
+export const SPARK_PARTS = ['start', 'warm', 'rtt', 'memory'] as const;
+export type SparkPart = (typeof SPARK_PARTS)[number];
 
 export interface BenchOptions {
   readonly starts: number;
@@ -32,6 +39,11 @@ export interface BenchOptions {
   readonly settleMs: number;
   readonly warmPool: number;
   readonly gcRuns: number;
+  readonly sparkStarts: number;
+  readonly sparkWarmStarts: number;
+  readonly sparkRoundTrips: number;
+  readonly sparkSessions: number;
+  readonly sparkParts: ReadonlySet<SparkPart>;
   readonly phases: ReadonlySet<Phase>;
   readonly skipBuild: boolean;
   readonly cpuProfDir: string | undefined;
@@ -68,6 +80,8 @@ function phaseDeadlines(env: NodeJS.ProcessEnv): Partial<Record<Phase, number>> 
 export function benchOptions(env: NodeJS.ProcessEnv): BenchOptions {
   const only = (env['BENCH_ONLY'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const p of only) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`BENCH_ONLY: unknown phase ${p}; phases: ${PHASES.join(',')}`);
+  const parts = (env['BENCH_SPARK_PARTS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of parts) if (!(SPARK_PARTS as readonly string[]).includes(p)) throw new Error(`BENCH_SPARK_PARTS: unknown part ${p}; parts: ${SPARK_PARTS.join(',')}, e.g. BENCH_SPARK_PARTS=start,warm`);
   return Object.freeze({
     starts: int(env, 'BENCH_STARTS', 30),
     roundTrips: int(env, 'BENCH_ROUNDTRIPS', 1000),
@@ -80,6 +94,11 @@ export function benchOptions(env: NodeJS.ProcessEnv): BenchOptions {
     settleMs: int(env, 'BENCH_SETTLE_MS', 5_000, 0),
     warmPool: int(env, 'BENCH_WARM_POOL', 2),
     gcRuns: int(env, 'BENCH_GC_RUNS', 5),
+    sparkStarts: int(env, 'BENCH_SPARK_STARTS', 3),
+    sparkWarmStarts: int(env, 'BENCH_SPARK_WARM_STARTS', 5),
+    sparkRoundTrips: int(env, 'BENCH_SPARK_ROUNDTRIPS', 100),
+    sparkSessions: int(env, 'BENCH_SPARK_SESSIONS', 3),
+    sparkParts: new Set<SparkPart>(parts.length > 0 ? (parts as SparkPart[]) : SPARK_PARTS),
     phases: new Set<Phase>(only.length > 0 ? (only as Phase[]) : PHASES),
     skipBuild: env['BENCH_SKIP_BUILD'] === '1',
     cpuProfDir: env['BENCH_CPU_PROF'] || undefined,

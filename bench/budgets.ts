@@ -5,7 +5,7 @@
  * cost a failed row, not the run. Every value is multiplied by BENCH_DEADLINE_SCALE; a phase's
  * budget can also be set outright (BENCH_<PHASE>_DEADLINE_MS, see bench-options.ts).
  */
-import type { BenchOptions, Phase } from './bench-options.js';
+import type { BenchOptions, Phase, SparkPart } from './bench-options.js';
 
 /** Base deadlines of single waits, in ms (scaled by DeadlineScope.ms). */
 export const WAIT_MS = {
@@ -34,7 +34,34 @@ export const WAIT_MS = {
   /** The Scala kernel: POST /api/kernels starts a REPL JVM; one compiled cell. */
   scalaStart: 240_000,
   scalaCell: 60_000,
+  /**
+   * A Spark session from nothing to its first `spark.range(1000).count()`: a driver JVM started
+   * by spark-submit plus the first job; 10-40 s on a 2-core machine, more under load.
+   */
+  sparkStart: 180_000,
+  /** DELETE of a Spark kernel: the gateway stops the SparkContext and waits for the JVM. */
+  sparkStop: 60_000,
 } as const;
+
+/**
+ * Base budget of one part of the spark phase (each part is run, budgeted and failed on its own). BENCH_SPARK_DEADLINE_MS, when given, is the
+ * budget of each part (not of the four together).
+ */
+const SPARK_PART_BUDGET_MS: Readonly<Record<SparkPart, (o: BenchOptions) => number>> = {
+  // Each sample: a gateway session and a bare REPL, one after the other, each started and stopped.
+  start: (o) => 60_000 + o.sparkStarts * 2 * (WAIT_MS.sparkStart / 2 + WAIT_MS.sparkStop / 2),
+  // The pool's first fill, then per sample a claim and the refill (a session start) behind it.
+  warm: (o) => 60_000 + (o.sparkWarmStarts + 1) * (WAIT_MS.sparkStart / 2 + WAIT_MS.sparkStop / 2),
+  // A pyspark session, a spark-shell REPL, a plain kernel; then three lanes of round trips (a
+  // compiled Scala cell ~0.1-1 s).
+  rtt: (o) => 60_000 + WAIT_MS.sparkStart + WAIT_MS.scalaStart + 3 * (o.sparkRoundTrips + 25) * 1_000,
+  // One session started and deleted, `sparkSessions` sessions and as many bare REPLs, two settles.
+  memory: (o) => 60_000 + (2 * o.sparkSessions + 1) * (WAIT_MS.sparkStart / 2) + 3 * (o.settleMs + 10_000),
+};
+
+export function sparkPartBudgetMs(part: SparkPart, o: BenchOptions): number {
+  return o.phaseDeadlineMs.spark ?? Math.max(1, Math.round(SPARK_PART_BUDGET_MS[part](o) * o.deadlineScale));
+}
 
 /** jupyter_client_rtt.py doing `roundTrips` (+50 warm-up) round trips, kernel start included. */
 export function referenceRunMs(roundTrips: number): number {
@@ -61,6 +88,8 @@ const PHASE_BUDGET_MS: Readonly<Record<Stage, (o: BenchOptions) => number>> = {
   gc: (o) => o.gcRuns * WAIT_MS.gcRun,
   // Gateway, REPL start, 105 compiled cells.
   scala: () => WAIT_MS.serverUp + WAIT_MS.scalaStart + 105 * 5_000,
+  // The sum of its parts (each has its own budget: sparkPartBudgetMs).
+  spark: (o) => [...o.sparkParts].reduce((sum, part) => sum + SPARK_PART_BUDGET_MS[part](o), 0),
 };
 
 /** The budget of a whole phase: BENCH_<PHASE>_DEADLINE_MS when given, else the scaled formula. */

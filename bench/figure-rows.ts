@@ -4,6 +4,8 @@
  */
 import type { Phase } from './bench-options.js';
 import type { FigureRow } from './report-table.js';
+import { sparkRows } from './spark-rows.js';
+import type { SparkResults } from './spark-suite.js';
 import type { Summary } from './stats.js';
 import { STANDALONE_TARGETS, type PhaseFailure, type TargetResults } from './target-results.js';
 
@@ -18,6 +20,8 @@ export interface AllResults {
   readonly gc?: Summary;
   /** The Scala kernel (issue 4): 1+1 round trips through sparkgate. */
   readonly scala?: { p50: number; p95: number; samples: number };
+  /** The spark phase (issue 11): Spark sessions and their bare-REPL floor. */
+  readonly spark?: SparkResults;
   /** Phases that did not finish, in the order they failed. */
   readonly failures?: readonly PhaseFailure[];
 }
@@ -26,7 +30,20 @@ const below = (v: number | undefined, limit: number): boolean | undefined => (v 
 
 type Column = TargetResults | string | undefined;
 
-export function figureRows(r: AllResults, o: { starts: number; roundTrips: number; iopubLines: number; concurrency: number; cells: number; idleKernels: number }): FigureRow[] {
+export interface RowOptions {
+  readonly starts: number;
+  readonly roundTrips: number;
+  readonly iopubLines: number;
+  readonly concurrency: number;
+  readonly cells: number;
+  readonly idleKernels: number;
+  readonly sparkStarts: number;
+  readonly sparkWarmStarts: number;
+  readonly sparkRoundTrips: number;
+  readonly sparkSessions: number;
+}
+
+export function figureRows(r: AllResults, o: RowOptions): FigureRow[] {
   const rows: FigureRow[] = [];
   const n = (x: number): string => x.toLocaleString('en-US');
   const failed = (t: Column, phase: Phase): string | undefined => {
@@ -131,5 +148,6 @@ export function figureRows(r: AllResults, o: { starts: number; roundTrips: numbe
     rows.push({ figure: `executor GC, 50 pods (FakeKube), p50 of ${r.gc?.n ?? 0}`, unit: 'ms', sparkgate: r.gc?.p50, ...gcNote });
     rows.push({ figure: `executor GC, 50 pods (FakeKube), p95 of ${r.gc?.n ?? 0}`, unit: 'ms', sparkgate: r.gc?.p95, ...gcNote });
   }
+  if (r.spark || r.failures?.some((f) => f.phase === 'spark')) rows.push(...sparkRows(r.spark, r.failures ?? [], o));
   return rows;
 }

@@ -1,5 +1,6 @@
 /**
- * Jupyter Server (Debian python3-jupyter-server) as a separate process, on the bench kernelspec.
+ * Jupyter Server (Debian python3-jupyter-server, run by /usr/bin/python3) as a separate process,
+ * on the bench kernelspec: its kernels run the project venv's python like every other target's.
  *
  * Its iopub rate limits (iopub_data_rate_limit 1e6 B/s, iopub_msg_rate_limit 1000/s in 1.x)
  * are switched off (0) so it delivers all output of the throughput cell. `nodelay` runs it
@@ -8,13 +9,14 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { BENCH_JUPYTER_PATH } from './bench-kernelspec.js';
+import { BENCH_JUPYTER_DIR, benchJupyterPath } from './bench-kernelspec.js';
 import { WAIT_MS } from './budgets.js';
 import type { DeadlineScope } from './deadline.js';
 import { KernelServer } from './kernel-server.js';
 import { BENCH_TMP_DIR, freePort, spawnTracked, stopTracked } from './processes.js';
 import { log } from './target-results.js';
 
+/** Jupyter Server's own interpreter (its kernels use the venv's: bench-kernelspec.ts). */
 export const JUPYTER_PYTHON = '/usr/bin/python3';
 
 export interface JupyterServerOptions {
@@ -27,7 +29,7 @@ export async function startJupyterServer(scope: DeadlineScope, options: JupyterS
   const token = `bench-${Math.random().toString(36).slice(2)}`;
   const home = path.join(BENCH_TMP_DIR, `jupyter-${port}`);
   for (const d of ['config', 'data', 'runtime', 'root']) mkdirSync(path.join(home, d), { recursive: true });
-  const entry = options.nodelay ? [path.join(BENCH_JUPYTER_PATH, 'nodelay_server.py')] : ['-m', 'jupyter_server'];
+  const entry = options.nodelay ? [path.join(BENCH_JUPYTER_DIR, 'nodelay_server.py')] : ['-m', 'jupyter_server'];
   const args = [
     ...entry,
     '--no-browser',
@@ -43,7 +45,7 @@ export async function startJupyterServer(scope: DeadlineScope, options: JupyterS
   ];
   const env = {
     ...process.env,
-    JUPYTER_PATH: BENCH_JUPYTER_PATH,
+    JUPYTER_PATH: benchJupyterPath(),
     JUPYTER_CONFIG_DIR: path.join(home, 'config'),
     JUPYTER_DATA_DIR: path.join(home, 'data'),
     JUPYTER_RUNTIME_DIR: path.join(home, 'runtime'),

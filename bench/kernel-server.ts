@@ -34,13 +34,13 @@ export class KernelServer {
     return fetchText(scope, `${this.url}${pathname}`, { ...init, headers }, { baseMs, what: `${this.label}: ${init.method ?? 'GET'} ${pathname}` });
   }
 
-  async startKernel(scope: DeadlineScope, name: string): Promise<string> {
-    const body = await this.fetchText(scope, '/api/kernels', { method: 'POST', body: JSON.stringify({ name }) }, WAIT_MS.kernelStart);
+  async startKernel(scope: DeadlineScope, name: string, baseMs: number = WAIT_MS.kernelStart): Promise<string> {
+    const body = await this.fetchText(scope, '/api/kernels', { method: 'POST', body: JSON.stringify({ name }) }, baseMs);
     return (JSON.parse(body) as { id: string }).id;
   }
 
-  async deleteKernel(scope: DeadlineScope, id: string): Promise<void> {
-    await this.fetchText(scope, `/api/kernels/${id}`, { method: 'DELETE' });
+  async deleteKernel(scope: DeadlineScope, id: string, baseMs: number = WAIT_MS.http): Promise<void> {
+    await this.fetchText(scope, `/api/kernels/${id}`, { method: 'DELETE' }, baseMs);
   }
 
   async listKernels(scope: DeadlineScope): Promise<string[]> {

@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { BENCH_KERNEL_PYTHON } from './bench-kernelspec.js';
 import { JUPYTER_PYTHON } from './jupyter-server.js';
 
 export interface MachineInfo {
@@ -10,28 +11,39 @@ export interface MachineInfo {
   readonly memGB: number;
   readonly kernel: string;
   readonly node: string;
+  /** The kernels' interpreter (project venv) and what it has. */
   readonly python: string;
   readonly ipykernel: string;
+  readonly pyspark: string;
+  /** Jupyter Server's interpreter (Debian python3) and its packages. */
+  readonly serverPython: string;
   readonly jupyterServer: string;
   readonly jupyterClient: string;
   readonly tornado: string;
   readonly pyzmq: string;
   readonly libzmq: string;
   readonly zeromqJs: string;
+  /** `java -version`'s first line (the Spark drivers' JVM). */
+  readonly java: string;
 }
 
-function pythonVersions(): Record<string, string> {
-  const script =
-    'import sys, json, ipykernel, jupyter_server, jupyter_client, tornado, zmq;' +
-    'print(json.dumps({"python": sys.version.split()[0], "ipykernel": ipykernel.__version__, "jupyterServer": jupyter_server.__version__,' +
-    '"jupyterClient": jupyter_client.__version__, "tornado": tornado.version, "pyzmq": zmq.__version__, "libzmq": zmq.zmq_version()}))';
+/** Versions printed as one JSON object by `python -c script`; {} when that fails. */
+function pythonVersions(python: string, script: string): Record<string, string> {
   try {
     // Bounded like every wait of the bench: a stuck import costs the versions, not the run.
-    return JSON.parse(execFileSync(JUPYTER_PYTHON, ['-c', script], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' })) as Record<string, string>;
+    return JSON.parse(execFileSync(python, ['-c', script], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' })) as Record<string, string>;
   } catch {
     return {};
   }
 }
+
+const KERNEL_SCRIPT =
+  'import sys, json, ipykernel, zmq\n' +
+  'try:\n  import pyspark; spark = pyspark.__version__\nexcept Exception:\n  spark = "?"\n' +
+  'print(json.dumps({"python": sys.version.split()[0], "ipykernel": ipykernel.__version__, "pyzmq": zmq.__version__, "libzmq": zmq.zmq_version(), "pyspark": spark}))';
+const SERVER_SCRIPT =
+  'import sys, json, jupyter_server, jupyter_client, tornado;' +
+  'print(json.dumps({"python": sys.version.split()[0], "jupyterServer": jupyter_server.__version__, "jupyterClient": jupyter_client.__version__, "tornado": tornado.version}))';
 
 function zeromqJsVersion(): string {
   try {
@@ -41,8 +53,19 @@ function zeromqJsVersion(): string {
   }
 }
 
+function javaVersion(): string {
+  try {
+    // `java -version` prints to stderr; spawnSync-style capture through a shell redirect.
+    const out = execFileSync('sh', ['-c', 'java -version 2>&1'], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+    return out.split('\n')[0]?.trim() || '?';
+  } catch {
+    return '?';
+  }
+}
+
 export function machineInfo(): MachineInfo {
-  const py = pythonVersions();
+  const py = pythonVersions(BENCH_KERNEL_PYTHON, KERNEL_SCRIPT);
+  const server = pythonVersions(JUPYTER_PYTHON, SERVER_SCRIPT);
   return {
     cpus: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model.trim() ?? '?',
@@ -51,11 +74,14 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     python: py['python'] ?? '?',
     ipykernel: py['ipykernel'] ?? '?',
-    jupyterServer: py['jupyterServer'] ?? '?',
-    jupyterClient: py['jupyterClient'] ?? '?',
-    tornado: py['tornado'] ?? '?',
+    pyspark: py['pyspark'] ?? '?',
+    serverPython: server['python'] ?? '?',
+    jupyterServer: server['jupyterServer'] ?? '?',
+    jupyterClient: server['jupyterClient'] ?? '?',
+    tornado: server['tornado'] ?? '?',
     pyzmq: py['pyzmq'] ?? '?',
     libzmq: py['libzmq'] ?? '?',
     zeromqJs: zeromqJsVersion(),
+    java: javaVersion(),
   };
 }

@@ -1,6 +1,8 @@
 /** The notes printed under the table: failed phases, machine, method, and why Jupyter Server's round trip is slow. */
 import type { AllResults } from './figure-rows.js';
 import type { MachineInfo } from './machine-info.js';
+import { SPARK_COLD_MAX_RATIO, SPARK_WARM_P95_MS } from './spark-rows.js';
+import { WARM_SETTLE_MS, type SparkResults } from './spark-suite.js';
 import type { PhaseFailure } from './target-results.js';
 
 /** Failed phases first: their cells in the table are not figures. Empty when none failed. */
@@ -50,10 +52,12 @@ export function reportNotes(m: MachineInfo, r: AllResults, o: RunConditions): st
   return [
     ...failureNotes(r.failures ?? []),
     `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memGB} GB RAM, Linux ${m.kernel}; Node ${m.node}, zeromq.js ${m.zeromqJs}; ` +
-      `Python ${m.python}, ipykernel ${m.ipykernel}, jupyter_server ${m.jupyterServer}, jupyter_client ${m.jupyterClient}, tornado ${m.tornado}, pyzmq ${m.pyzmq}, libzmq ${m.libzmq}. ` +
+      `kernels: Python ${m.python} (.venv), ipykernel ${m.ipykernel}, pyzmq ${m.pyzmq}, libzmq ${m.libzmq}, pyspark ${m.pyspark}, ${m.java}; ` +
+      `Jupyter Server: Python ${m.serverPython} (Debian), jupyter_server ${m.jupyterServer}, jupyter_client ${m.jupyterClient}, tornado ${m.tornado}. ` +
       `Run took ${o.minutes.toFixed(1)} min; 1-min load average ${o.loadStart.toFixed(2)} at start, ${o.loadEnd.toFixed(2)} at end (the bench itself adds about 1-2).`,
     '',
-    '- All three targets run the same kernel command line (bench/jupyter/kernels/bench-python: `/usr/bin/python3 -m ipykernel_launcher -f {connection_file}`). ' +
+    '- All three targets run the same kernel command line (bench/jupyter/kernels/bench-python: `{python} -m ipykernel_launcher -f {connection_file}`, ' +
+      '`{python}` = the project venv\'s .venv/bin/python, rendered by the bench since Jupyter Server knows no such placeholder). ' +
       'Jupyter Server and sparkgate are separate processes driven by the same Node websocket client (bench/ws-kernel-client.ts); ' +
       'the floor is a Node ZeroMQ client (src/wire codec) talking to an ipykernel the bench spawned itself.',
     '- Round trip = execute_request sent until both its execute_reply (shell) and its `status: idle` (iopub) arrived. ' +
@@ -75,5 +79,34 @@ export function reportNotes(m: MachineInfo, r: AllResults, o: RunConditions): st
       'execute_result, execute_reply, status idle); once one is unacknowledged Nagle holds the next until the ACK, which the client delays by ' +
       `Linux's 40 ms minimum because it has nothing to send. ${nodelay} sparkgate's sockets have Nagle off (Node's ws sets noDelay).`,
     ...bounds,
+    ...sparkNotes(r.spark),
   ].join('\n');
+}
+
+/** How the Spark rows were measured, and the figures behind their targets. */
+export function sparkNotes(s: SparkResults | undefined): string[] {
+  if (!s) return [];
+  const out = [
+    '- Spark rows: sparkgate serves the project kernelspecs (kernel/specs) with the venv python; each Spark session gets SPARK_HOME (the venv\'s pyspark), ' +
+      'SPARK_CONF_DIR=kernel/spark-conf and a rendered properties file (local[*], its own ports, spark.ui.proxyBase, in-memory catalog). ' +
+      'The floor is a bare pyspark REPL: `.venv/bin/python -i` with pyspark\'s shell.py as PYTHONSTARTUP (what bin/pyspark runs, without spark-submit\'s launcher JVM in front), ' +
+      'the same SPARK_HOME, SPARK_CONF_DIR and a properties file rendered by the same renderSparkConf for local mode, via PYSPARK_SUBMIT_ARGS.',
+    '- Spark cold start = POST /api/kernels {name: pyspark} until the execute_reply and idle of `spark.range(1000).count()` (result checked: 1000) on a fresh websocket; ' +
+      `floor: spawn until the REPL printed 1000. Samples alternate between the two, after one untimed REPL start. Target: p50 within ${SPARK_COLD_MAX_RATIO}x the floor's.`,
+    `- Warm-pool claim: a gateway with SPARKGATE_WARM_POOL={"pyspark":1}; before each claim the bench waits for the pool's ready gauge, then ${WARM_SETTLE_MS} ms more; ` +
+      `the claim is timed like a cold start, then the same count runs again (its own row: Spark\'s first-job cost left out). Its floor is the first count in a bare REPL that just printed its session banner. Target: p95 < ${SPARK_WARM_P95_MS} ms.` +
+      (s.warm ? ` Pool claims: ${JSON.stringify(s.warm.poolClaims)}.` : ''),
+    '- Spark `1+1`: on a pyspark session (after its first count) and on a spark-scala session (spark-shell behind the Node adapter), interleaved in blocks of 20 with a plain ipykernel over ZeroMQ ' +
+      '(the rtt phase\'s floor), 20 untimed first; same definition as the other round trips.',
+    '- Spark memory: gateway VmRSS (after a forced GC) with 0 sessions (after one started and deleted) and with n idle pyspark sessions (each ran the count, no websocket client), ' +
+      '(RSS_n - RSS_0) / n; driver tree = RSS of everything below the gateway (kernel python, spark-submit, the JVM) / n; floor = a bare REPL\'s tree after its count, n of them; ' +
+      'medians of 3 readings after BENCH_SETTLE_MS. RSS counts shared pages (the JDK, pyspark) in every process.',
+  ];
+  if (s.memory) {
+    out.push(
+      `- Spark memory figures: gateway ${s.memory.gatewayRss0MB} MB with 0 sessions, ${s.memory.gatewayRssNMB} MB with ${s.memory.sessions}; ` +
+        `driver tree ${s.memory.driverTreeMB} MB per session, bare REPL ${s.memory.floorTreeMB} MB.`,
+    );
+  }
+  return out;
 }

@@ -12,7 +12,8 @@
  *
  * Phases: each server alone (memory, concurrency, start) -> the floor alone (start,
  * concurrency) -> sparkgate with a warm pool (start) -> all targets interleaved (round trips,
- * iopub) -> Python jupyter_client reference -> executor GC on FakeKube.
+ * iopub) -> Python jupyter_client reference -> executor GC on FakeKube -> Scala kernel -> Spark
+ * sessions against a bare pyspark REPL (spark-suite.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -38,6 +39,7 @@ import { reportNotes } from './report-notes.js';
 import { renderTable } from './report-table.js';
 import { measureScalaRoundTrip, startGateway as startScalaGateway } from './scala-rtt.js';
 import { runServerSuite } from './server-suite.js';
+import { runSparkSuite, type SparkResults } from './spark-suite.js';
 import { startSparkgate } from './sparkgate-server.js';
 import { summarize } from './stats.js';
 import { emptyResults, log, STANDALONE_TARGETS } from './target-results.js';
@@ -165,6 +167,12 @@ async function main(): Promise<void> {
     }
   }
 
+  let spark: SparkResults | undefined;
+  if (phases.has('spark')) {
+    log(`Spark sessions: ${[...options.sparkParts].join(', ')} (sparkgate pyspark/spark-scala against a bare pyspark REPL)`);
+    spark = await runSparkSuite(runner, options);
+  }
+
   const { failures } = runner;
   const results: AllResults = {
     js,
@@ -177,6 +185,7 @@ async function main(): Promise<void> {
     ...(jupyterClient ? { jupyterClient } : {}),
     ...(gc ? { gc } : {}),
     ...(scala ? { scala } : {}),
+    ...(spark ? { spark } : {}),
   };
   const rows = figureRows(results, options);
   console.log(renderTable(rows));

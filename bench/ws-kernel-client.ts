@@ -63,10 +63,10 @@ export class BenchKernelClient implements BenchClient {
     return new BenchKernelClient(ws, protocol, label);
   }
 
-  private request(msgType: string, content: unknown, untilReply = false): Promise<RequestResult> {
+  private request(msgType: string, content: unknown, untilReply = false, capture = false): Promise<RequestResult> {
     const msgId = randomUUID();
     const msg = newMessage({ channel: 'shell', msgType, session: this.session, content, msgId, date: new Date(), username: 'bench' });
-    const done = this.tracker.track(msgId, { untilReply });
+    const done = this.tracker.track(msgId, { untilReply, capture });
     // ws drops sends on a closing socket silently: fail now instead of at the deadline.
     if (this.ws.readyState !== this.ws.OPEN) this.tracker.failAll(new Error(`${this.label} is closed`));
     const { data, binary } = encodeWsMessage(msg, this.protocol);
@@ -80,6 +80,11 @@ export class BenchKernelClient implements BenchClient {
 
   execute(code: string): Promise<RequestResult> {
     return this.request('execute_request', { ...EXECUTE_DEFAULTS, code });
+  }
+
+  /** `execute`, keeping the result's text/plain and the reply's status (RequestResult.result, .status). */
+  executeForResult(code: string): Promise<RequestResult> {
+    return this.request('execute_request', { ...EXECUTE_DEFAULTS, code }, false, true);
   }
 
   close(): void {

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { benchOptions } from '../../bench/bench-options.js';
-import { phaseBudgetMs } from '../../bench/budgets.js';
+import { phaseBudgetMs, sparkPartBudgetMs } from '../../bench/budgets.js';
 import { DeadlineError, DeadlineScope, withDeadline } from '../../bench/deadline.js';
 import { PhaseRunner } from '../../bench/phase-runner.js';
 
@@ -252,6 +252,20 @@ describe('deadline options', () => {
     expect(phaseBudgetMs('concurrency', benchOptions({ BENCH_CELLS: '400' }))).toBeGreaterThan(phaseBudgetMs('concurrency', normal));
     expect(() => benchOptions({ BENCH_DEADLINE_SCALE: '0' })).toThrow(/BENCH_DEADLINE_SCALE must be a number > 0/);
     expect(() => benchOptions({ BENCH_RTT_DEADLINE_MS: 'soon' })).toThrow(/BENCH_RTT_DEADLINE_MS/);
+  });
+
+  it('budgets each part of the spark phase on its own; BENCH_SPARK_DEADLINE_MS sets each part', () => {
+    const normal = benchOptions({});
+    expect(normal.sparkParts).toEqual(new Set(['start', 'warm', 'rtt', 'memory']));
+    expect(sparkPartBudgetMs('start', benchOptions({ BENCH_SPARK_STARTS: '6' }))).toBeGreaterThan(sparkPartBudgetMs('start', normal));
+    expect(sparkPartBudgetMs('warm', benchOptions({ BENCH_DEADLINE_SCALE: '0.5' }))).toBe(Math.round(sparkPartBudgetMs('warm', normal) * 0.5));
+    const explicit = benchOptions({ BENCH_SPARK_DEADLINE_MS: '20000' });
+    expect(sparkPartBudgetMs('rtt', explicit)).toBe(20_000);
+    expect(sparkPartBudgetMs('memory', explicit)).toBe(20_000);
+    // The whole phase (for the log) is the sum of the parts that run.
+    const onlyStart = benchOptions({ BENCH_SPARK_PARTS: 'start' });
+    expect(phaseBudgetMs('spark', onlyStart)).toBe(sparkPartBudgetMs('start', onlyStart));
+    expect(() => benchOptions({ BENCH_SPARK_PARTS: 'start,boot' })).toThrow(/BENCH_SPARK_PARTS: unknown part boot/);
   });
 });
 
