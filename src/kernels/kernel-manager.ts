@@ -71,6 +71,7 @@ export class KernelManager {
       logger: deps.logger,
       metrics: deps.metrics,
       create: (name) => this.createKernel(this.deps.kernelspecs.get(name), {}, this.deps.config.kernelStartTimeoutMs),
+      warmUp: (kernel) => this.warmUp(kernel),
     });
   }
 
@@ -232,6 +233,25 @@ export class KernelManager {
     return kernel;
   }
 
+  /**
+   * The kernelspec's `metadata.sparkgate.warmup`, run silently in a pooled session. A warm-up
+   * that fails or does not answer within the start timeout fails the pooled start (the pool
+   * retries with backoff): a session that cannot run it would not serve a user either.
+   */
+  private async warmUp(kernel: Kernel): Promise<void> {
+    const code = kernel.spec.sparkgate.warmup;
+    if (!code) return;
+    const startedAt = performance.now();
+    const reply = await kernel.request('shell', 'execute_request', executeSilently(code), this.deps.config.kernelStartTimeoutMs);
+    const content = reply ? parseReplyContent(reply.content) : undefined;
+    if (content?.status !== 'ok') {
+      await kernel.shutdown('start_failed');
+      const why = content ? `${content.ename ?? content.status}: ${content.evalue ?? ''}` : 'no reply';
+      throw new Error(`the warm-up of ${kernel.spec.name} failed (${why})`);
+    }
+    this.deps.logger.debug({ kernel_id: kernel.id, ms: Math.round(performance.now() - startedAt) }, 'pooled session warmed up');
+  }
+
   private createKernel(spec: Kernelspec, userEnv: Record<string, string>, startTimeoutMs: number): Kernel {
     const launcher = this.launchers.for(spec);
     const kernel = new Kernel(
@@ -354,6 +374,16 @@ export function launchChanges(
     if (key === 'KERNEL_WORKING_DIR' && config.mirrorWorkingDirs) return true;
     return !config.warmPoolIgnoredEnv.includes(key);
   });
+}
+
+/** An execute_reply's status and error, read from its content bytes (undefined if unreadable). */
+function parseReplyContent(bytes: Buffer): { status?: string; ename?: string; evalue?: string } | undefined {
+  try {
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
+    return typeof value === 'object' && value !== null ? (value as { status?: string; ename?: string; evalue?: string }) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function executeSilently(code: string): Record<string, unknown> {

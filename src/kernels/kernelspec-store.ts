@@ -14,6 +14,12 @@ export const sparkgateMetadataSchema = z
     spark: z.boolean().default(false),
     kind: z.string().optional(),
     profile: z.record(z.string(), z.unknown()).default({}),
+    /**
+     * Code a pooled session runs (silently: no output, no execution count) before it counts as
+     * ready, so a claimed one does not pay for its runtime's first use (a Spark session's first
+     * job loads and compiles most of the scheduler: seconds on a fresh JVM).
+     */
+    warmup: z.string().optional(),
   })
   .loose();
 

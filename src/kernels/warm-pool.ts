@@ -22,6 +22,8 @@ export interface WarmPoolDeps {
   metrics: GatewayMetrics;
   /** A new, not yet started session for the pool (not registered with the KernelManager). */
   create: (kernelspec: string) => Kernel;
+  /** Run after a pooled session started, before it counts as ready (its kernelspec's warm-up). */
+  warmUp?: (kernel: Kernel) => Promise<void>;
   retryBaseMs?: number;
   retryMaxMs?: number;
 }
@@ -167,6 +169,7 @@ export class WarmPool {
         slot.kernel = this.deps.create(pool.name);
         this.updateGauge();
         await slot.kernel.start();
+        await this.deps.warmUp?.(slot.kernel);
       } catch (err) {
         pool.starting = undefined;
         if (this.stopped) return;

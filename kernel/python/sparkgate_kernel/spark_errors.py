@@ -153,6 +153,12 @@ def install(shell: Any) -> None:
 
     shell.set_custom_exc(types, handler)
     logging.getLogger().addFilter(_drop_py4j_interrupt_log)
+    # py4j's own loggers (e.g. "Exception occurred while shutting down connection" after an
+    # interrupt) go to the kernel's log, the gateway's, not through the root logger into a cell.
+    py4j_log = logging.getLogger("py4j")
+    py4j_log.propagate = False
+    for h in logging.getLogger("sparkgate_kernel").handlers:
+        py4j_log.addHandler(h)
     quiet_query_context_loggers()
 
 

@@ -168,7 +168,9 @@ describe('pyspark kernel', () => {
     const r = await execute(
       kernel,
       [
-        'reduced = sc.parallelize(range(40), 4).map(lambda x: (x % 5, 1)).reduceByKey(lambda a, b: a + b, 3)',
+        // Slow enough (sleeps in the map and in the merges) for the progress poller to see each job.
+        'import time',
+        'reduced = sc.parallelize(range(40), 4).map(lambda x: (time.sleep(0.05) or x % 5, 1)).reduceByKey(lambda a, b: time.sleep(0.2) or a + b, 3)',
         'reduced.collect()',
         'print(reduced.count())',
       ].join('\n'),

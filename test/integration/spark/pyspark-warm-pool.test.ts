@@ -1,6 +1,7 @@
 /**
  * The warm pool with real Spark: a pooled `pyspark` session already has its driver JVM and
- * SparkContext up, so a claimed one runs its first job without starting a JVM.
+ * SparkContext up and has run its kernelspec's warm-up jobs, so a claimed one runs its first job
+ * without starting a JVM or paying for Spark's first use.
  */
 import { KernelManager } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,13 +35,17 @@ describe('a pooled pyspark session', () => {
     const first = await execute(
       kernel,
       [
+        // The kernelspec's warm-up (metadata.sparkgate.warmup) ran its two jobs before the claim.
+        'warmed = sorted(sc.statusTracker().getJobIdsForGroup())',
         'jvm = sc._jvm.java.lang.ProcessHandle.current()',
-        'print(spark.range(1000).count(), jvm.pid(), jvm.info().startInstant().get().toEpochMilli(), sc.startTime)',
+        'print(spark.range(1000).count(), jvm.pid(), jvm.info().startInstant().get().toEpochMilli(), sc.startTime, warmed)',
       ].join('\n'),
     );
     expect(first.errors).toEqual([]);
     expect(first.reply.content.execution_count).toBe(1);
-    const [count, jvmPid, jvmStartedAt, contextStartedAt] = first.stdout.trim().split(' ').map(Number);
+    const [fields, warmed] = first.stdout.trim().split(' [');
+    expect(warmed).toMatch(/^0, 1(, \d+)*\]$/);
+    const [count, jvmPid, jvmStartedAt, contextStartedAt] = fields!.split(' ').map(Number);
     expect(count).toBe(1000);
     expect(jvmStartedAt).toBeLessThan(claimedAt);
     expect(contextStartedAt).toBeLessThan(claimedAt);
