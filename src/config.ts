@@ -111,6 +111,11 @@ export const configSchema = z
     /** Upper bound on pooled sessions across all kernelspecs (they do not count toward maxKernels). */
     warmPoolMaxTotal: int(0, 1_000).default(8),
     /**
+     * After a claim, wait this long before refilling that kernelspec's pool, so the claimed
+     * session's first cells do not share the CPU with a refill's kernel (and JVM) start.
+     */
+    warmPoolRefillDelayMs: int(0, 3_600_000).default(5_000),
+    /**
      * KERNEL_* variables a pooled session may be handed out despite: they do not shape the
      * launch. Python kernels get them in os.environ when claimed; other kernels do not see them.
      * KERNEL_WORKING_DIR always forces a cold start when mirrorWorkingDirs is on.

@@ -72,6 +72,7 @@ export class KernelManager {
       metrics: deps.metrics,
       create: (name) => this.createKernel(this.deps.kernelspecs.get(name), {}, this.deps.config.kernelStartTimeoutMs),
       warmUp: (kernel) => this.warmUp(kernel),
+      refillDelayMs: deps.config.warmPoolRefillDelayMs,
     });
   }
 

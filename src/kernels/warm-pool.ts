@@ -6,8 +6,9 @@
  * API, not counted toward maxKernels, not culled, and bounded by `warmPoolMaxTotal`. `take()` is
  * synchronous, so a pooled session is handed out at most once, and it leaves the pool for good:
  * sessions never come back. Refills run one at a time in the background (a kernel start is
- * CPU-heavy; parallel refills would slow the users' own cold starts), with exponential backoff
- * per kernelspec when starts fail. `stop()` shuts every pooled session down through the normal
+ * CPU-heavy; parallel refills would slow the users' own cold starts), `refillDelayMs` after a
+ * claim (so the claimed session's first cells do not share the CPU with a refill), with
+ * exponential backoff per kernelspec when starts fail. `stop()` shuts every pooled session down through the normal
  * session end (executor GC included).
  */
 import type { Logger } from '../logger.js';
@@ -26,6 +27,11 @@ export interface WarmPoolDeps {
   warmUp?: (kernel: Kernel) => Promise<void>;
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /**
+   * Wait this long after a claim before refilling that kernelspec: a refill (a JVM start, for
+   * Spark) would otherwise compete for the CPU with the claimed session's first cells.
+   */
+  refillDelayMs?: number;
 }
 
 interface SpecPool {
@@ -94,6 +100,7 @@ export class WarmPool {
     if (at < 0) return undefined;
     const [kernel] = pool.ready.splice(at, 1);
     this.members.delete(kernel!);
+    pool.retryAt = Math.max(pool.retryAt, Date.now() + (this.deps.refillDelayMs ?? 0));
     this.updateGauge();
     this.kick();
     return kernel;
