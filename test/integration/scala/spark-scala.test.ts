@@ -160,7 +160,8 @@ describe('spark-scala with real Spark', () => {
     // Before the result, and every job at its end: succeeded, all tasks done (skipped stages aside).
     expect(r.iopub.indexOf(updates.at(-1)!)).toBeLessThan(r.iopub.findIndex((m) => m.header.msg_type === 'execute_result'));
     const final = dataOf(updates.at(-1)!)['text/plain']!.split('\n');
-    expect(final.length).toBeGreaterThanOrEqual(2); // the shuffle map job and the result job
+    // The shuffle map job, and the result job when it ran long enough for a poll (every 0.5 s) to see it.
+    expect(final.length).toBeGreaterThanOrEqual(1);
     for (const line of final) {
       const m = /^Spark job \d+: SUCCEEDED, stages (\d+)\/(\d+)(?: \(\d+ skipped\))?, tasks (\d+)\/(\d+) \[█+\] 100%$/.exec(line);
       expect(m, line).not.toBeNull();
