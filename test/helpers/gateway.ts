@@ -8,9 +8,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { ServerConnection } from '@jupyterlab/services';
 import WebSocket from 'ws';
-import { loadConfig, REPO_ROOT } from '../../src/config.js';
+import { loadConfig, REPO_ROOT, type GatewayConfig } from '../../src/config.js';
 import { Gateway, type GatewayOptions } from '../../src/gateway.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 
 export const FIXTURE_SPECS = path.join(REPO_ROOT, 'test', 'fixtures', 'kernelspecs');
 export const REPO_SPECS = path.join(REPO_ROOT, 'kernel', 'specs');
@@ -41,10 +41,8 @@ export function testSparkPorts(): Record<string, string> {
   return { driverPortRange: range(base), blockManagerPortRange: range(base + 20), uiPortRange: range(base + 40) };
 }
 
-export async function startGateway(
-  overrides: Record<string, unknown> = {},
-  options: Partial<Omit<GatewayOptions, 'config'>> = {},
-): Promise<TestGateway> {
+/** A test gateway's config: port 0, a fresh token, its own temp runtime and work dir, random Spark ports. */
+export function testGatewayConfig(overrides: Record<string, unknown> = {}): { config: GatewayConfig; runtimeRoot: string } {
   const runtimeRoot = mkdtempSync(path.join(os.tmpdir(), 'sparkgate-test-'));
   const config = loadConfig({
     env: {},
@@ -52,7 +50,7 @@ export async function startGateway(
       host: '127.0.0.1',
       port: 0,
       token: `test-token-${Math.random().toString(36).slice(2)}`,
-      logLevel: process.env["SPARKGATE_TEST_LOG_LEVEL"] ?? "info",
+      logLevel: process.env['SPARKGATE_TEST_LOG_LEVEL'] ?? 'info',
       runtimeDir: runtimeRoot,
       // Kernels (and Spark's spark-warehouse/) work in the test's temp dir, not the checkout.
       workDir: runtimeRoot,
@@ -62,20 +60,24 @@ export async function startGateway(
       spark: { ...testSparkPorts(), ...((overrides['spark'] as Record<string, unknown> | undefined) ?? {}) },
     },
   });
-  const logLines: string[] = [];
+  return { config, runtimeRoot };
+}
+
+/** A logger that keeps every JSON line (and echoes them with SPARKGATE_TEST_LOGS=1). */
+export function testLogger(level: GatewayConfig['logLevel']): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logLines.push(line);
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(line);
       if (process.env['SPARKGATE_TEST_LOGS']) process.stderr.write(chunk);
       cb();
     },
   });
-  const gateway = new Gateway({
-    config,
-    logger: createLogger({ level: config.logLevel, destination }),
-    defaultMetrics: false,
-    ...options,
-  });
+  return { logger: createLogger({ level, destination }), lines };
+}
+
+/** Start `gateway` and wrap it with the @jupyterlab/services settings that talk to it. */
+export async function serveTestGateway(gateway: Gateway, runtimeRoot: string, logLines: string[]): Promise<TestGateway> {
   const url = await gateway.start();
   const settings = ServerConnection.makeSettings({
     baseUrl: url,
@@ -100,6 +102,16 @@ export async function startGateway(
       rmSync(runtimeRoot, { recursive: true, force: true });
     },
   };
+}
+
+export async function startGateway(
+  overrides: Record<string, unknown> = {},
+  options: Partial<Omit<GatewayOptions, 'config'>> = {},
+): Promise<TestGateway> {
+  const { config, runtimeRoot } = testGatewayConfig(overrides);
+  const { logger, lines } = testLogger(config.logLevel);
+  const gateway = new Gateway({ config, logger, defaultMetrics: false, ...options });
+  return serveTestGateway(gateway, runtimeRoot, lines);
 }
 
 /** fetch against the gateway with the token header. */

@@ -25,9 +25,6 @@ beforeAll(async () => {
   tg = await startServeGateway({
     logLevel: 'warn',
     spark: {
-      uiPortRange: '44200-44204',
-      driverPortRange: '44000-44004',
-      blockManagerPortRange: '44100-44104',
       // An operator's JVM options, here to halve the CPU of each JVM start (C1 only, serial GC:
       // spark-shell measured 42 -> 20 CPU seconds); nothing tested depends on the JIT.
       extraConf: { 'spark.driver.extraJavaOptions': '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC' },

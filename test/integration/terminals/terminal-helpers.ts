@@ -1,17 +1,13 @@
 /** A gateway with terminals, and a bare terminado websocket client for the integration tier. */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { ServerConnection } from '@jupyterlab/services';
 import WebSocket from 'ws';
-import { loadConfig, REPO_ROOT } from '../../../src/config.js';
+import { REPO_ROOT } from '../../../src/config.js';
 import { createGateway } from '../../../src/gateway-factory.js';
-import { createLogger } from '../../../src/logger.js';
 import { decodeServerFrame, encodeSetSize, encodeStdin, type ExitStatus } from '../../../src/terminals/terminado-codec.js';
 import type { TerminalModel } from '../../../src/terminals/terminal-models.js';
 import { TerminalsExtension, type TerminalsExtensionOptions } from '../../../src/terminals/terminals-extension.js';
-import { api, FIXTURE_SPECS, REPO_SPECS, startGateway, type TestGateway } from '../../helpers/gateway.js';
+import { api, FIXTURE_SPECS, REPO_SPECS, serveTestGateway, startGateway, testGatewayConfig, testLogger, type TestGateway } from '../../helpers/gateway.js';
 import { waitFor } from '../../helpers/kernel-client.js';
 
 /** A kernelspec whose kernel is ipykernel but says it is Scala (attach must refuse it). */
@@ -35,57 +31,17 @@ export async function startTerminalGateway(
  * plugin's prepareSession/onSessionEnd), on port 0 with the repository's kernelspecs.
  */
 export async function startServeGateway(overrides: Record<string, unknown> = {}): Promise<TerminalGateway> {
-  const runtimeRoot = mkdtempSync(path.join(os.tmpdir(), 'sparkgate-test-'));
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      host: '127.0.0.1',
-      port: 0,
-      token: `test-token-${Math.random().toString(36).slice(2)}`,
-      logLevel: process.env['SPARKGATE_TEST_LOG_LEVEL'] ?? 'info',
-      runtimeDir: runtimeRoot,
-      // REPLs start here: what Spark writes to its working directory (spark-warehouse) goes too.
-      workDir: runtimeRoot,
-      kernelspecDirs: [REPO_SPECS],
-      ...overrides,
-    },
-  });
-  const logLines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logLines.push(line);
-      if (process.env['SPARKGATE_TEST_LOGS']) process.stderr.write(chunk);
-      cb();
-    },
-  });
-  const gateway = createGateway({ config, env: process.env, logger: createLogger({ level: config.logLevel, destination }) });
-  const url = await gateway.start();
+  // REPLs start in the test's temp dir: what Spark writes to its working directory (spark-warehouse) goes there too.
+  const { config, runtimeRoot } = testGatewayConfig({ kernelspecDirs: [REPO_SPECS], ...overrides });
+  const { logger, lines } = testLogger(config.logLevel);
+  const gateway = createGateway({ config, env: process.env, logger });
+  const tg = await serveTestGateway(gateway, runtimeRoot, lines);
   const ext = gateway.extensions.find((e): e is TerminalsExtension => e instanceof TerminalsExtension);
-  if (!ext) throw new Error('createGateway built no terminals extension');
-  const settings = ServerConnection.makeSettings({
-    baseUrl: url,
-    wsUrl: url.replace(/^http/, 'ws'),
-    token: gateway.token,
-    appendToken: true,
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-    fetch: globalThis.fetch,
-    Request: globalThis.Request,
-    Headers: globalThis.Headers,
-  });
-  return {
-    gateway,
-    url,
-    token: gateway.token,
-    settings,
-    runtimeDir: gateway.runtimeDir,
-    runtimeRoot,
-    logLines,
-    ext,
-    async stop() {
-      await gateway.stop();
-      rmSync(runtimeRoot, { recursive: true, force: true });
-    },
-  };
+  if (!ext) {
+    await tg.stop();
+    throw new Error('createGateway built no terminals extension');
+  }
+  return Object.assign(tg, { ext });
 }
 
 /** Terminal output without ANSI control sequences (jline's prompt colours, cursor moves). */
