@@ -104,6 +104,16 @@ export async function serveTestGateway(gateway: Gateway, runtimeRoot: string, lo
   };
 }
 
+/** testSparkPorts() as the SPARKGATE_SPARK_* variables, for gateways the tests run as processes. */
+export function testSparkPortsEnv(): Record<string, string> {
+  const ports = testSparkPorts();
+  return {
+    SPARKGATE_SPARK_DRIVER_PORT_RANGE: ports['driverPortRange']!,
+    SPARKGATE_SPARK_BLOCK_MANAGER_PORT_RANGE: ports['blockManagerPortRange']!,
+    SPARKGATE_SPARK_UI_PORT_RANGE: ports['uiPortRange']!,
+  };
+}
+
 export async function startGateway(
   overrides: Record<string, unknown> = {},
   options: Partial<Omit<GatewayOptions, 'config'>> = {},

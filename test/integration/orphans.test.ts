@@ -21,7 +21,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/config.js';
 import { groupMembers, procStat } from '../../src/kernels/proc-stat.js';
-import { FIXTURE_SPECS, REPO_SPECS } from '../helpers/gateway.js';
+import { FIXTURE_SPECS, REPO_SPECS, testSparkPortsEnv } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/kernel-client.js';
 import { socketOwner, tcpSockets, TCP_LISTEN } from '../soak/process-probe.js';
 import { VENV_PYTHON } from '../helpers/python.js';
@@ -77,6 +77,7 @@ async function serve(root: string, options: { subreaper?: boolean } = {}): Promi
       SPARKGATE_RUNTIME_DIR: root,
       SPARKGATE_KERNELSPEC_DIRS: `${REPO_SPECS},${FIXTURE_SPECS}`,
       SPARKGATE_KERNEL_START_TIMEOUT_MS: String(KERNEL_START_TIMEOUT_MS),
+      ...testSparkPortsEnv(),
     },
     stdio: [options.subreaper ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });

@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../../../src/config.js';
-import { FIXTURE_SPECS, REPO_SPECS } from '../../helpers/gateway.js';
+import { FIXTURE_SPECS, REPO_SPECS, testSparkPortsEnv } from '../../helpers/gateway.js';
 import { VENV_PYTHON } from '../../helpers/python.js';
 
 export const CLI_ENTRY = path.join(REPO_ROOT, 'test/helpers/cli-entry.ts');
@@ -37,6 +37,8 @@ export function startCli(args: string[], options: { env?: Record<string, string>
     SPARKGATE_RUNTIME_DIR: runtimeDir,
     SPARKGATE_KERNELSPEC_DIRS: `${REPO_SPECS},${FIXTURE_SPECS}`,
     PYDEVD_DISABLE_FILE_VALIDATION: '1',
+    // Ports of its own: another test's gateway may bind 40000+ at the same moment.
+    ...testSparkPortsEnv(),
     ...options.env,
   });
   const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'run', ...args], {
