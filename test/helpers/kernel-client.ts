@@ -22,12 +22,15 @@ export async function execute(
      * comes earlier, while ipykernel still ignores SIGINT: an interrupt sent on `busy` can be lost.)
      */
     onRunning?: () => void;
+    /** Every iopub message of the request, as it arrives. */
+    onIopub?: (msg: KernelMessage.IIOPubMessage) => void;
   } = {},
 ): Promise<ExecuteResult> {
   const future = kernel.requestExecute({ code, allow_stdin: options.allowStdin ?? false, stop_on_error: false });
   const out: Omit<ExecuteResult, 'reply'> = { iopub: [], stdout: '', stderr: '', results: [], displays: [], errors: [] };
   future.onIOPub = (msg) => {
     out.iopub.push(msg);
+    options.onIopub?.(msg);
     const content = msg.content as Record<string, unknown>;
     switch (msg.header.msg_type) {
       case 'execute_input':
