@@ -10,33 +10,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseNotebook, validateNotebook } from '../../../src/runner/notebook-schema.js';
 import { VENV_PYTHON } from '../../helpers/python.js';
+import { codeCells, join, type Nb } from './notebook-outputs.js';
 import { NOTEBOOKS, readJson, runCli, validateWithPythonNbformat } from './run-cli.js';
 
-interface Output {
-  output_type: string;
-  name?: string;
-  text?: string[] | string;
-  data?: Record<string, unknown>;
-  ename?: string;
-  evalue?: string;
-  traceback?: string[];
-  execution_count?: number | null;
-}
-interface Cell {
-  id: string;
-  cell_type: string;
-  source: string[] | string;
-  metadata: { tags?: string[] };
-  outputs?: Output[];
-  execution_count?: number | null;
-}
-interface Nb {
-  cells: Cell[];
-  metadata: Record<string, unknown>;
-}
-
-const join = (t: string[] | string | undefined): string => (Array.isArray(t) ? t.join('') : (t ?? ''));
-const codeCells = (nb: Nb): Cell[] => nb.cells.filter((c) => c.cell_type === 'code');
 const out = mkdtempSync(path.join(os.tmpdir(), 'sparkgate-runner-examples-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
