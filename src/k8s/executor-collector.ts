@@ -1,7 +1,9 @@
 /**
  * GC layer 1 (ARCHITECTURE.md, "Garbage collection, three layers"): when a session ends, delete
- * everything labelled with its id AND this gateway pod, then wait until the API confirms it is
- * gone. Per kind (pods, ConfigMaps, Services, PVCs), concurrently:
+ * everything labelled with its id AND this gateway pod, and the ConfigMaps, Services and PVCs
+ * Spark labelled with the session's app id (`spark-app-selector=sparkgate-<session id>`: Spark
+ * does not put our executor labels on them), then wait until the API confirms it is gone. Per
+ * kind and selector, concurrently:
  *
  *   list (selector) -> nothing left? done
  *        -> deletecollection (selector) unless all are already terminating
@@ -22,7 +24,8 @@ import { KubeAbortedError, withRetry } from './kube-retry.js';
 import type { KubeClient } from './kube-client.js';
 import type { ActiveWatch } from './kube-watch.js';
 import { kubeObjectRefSchema, type KubeObjectRef } from './kube-schemas.js';
-import { formatLabelSelector, matchesSelector, sessionSelector, type LabelSelector } from './label-selector.js';
+import { sparkAppId } from '../spark/session-naming.js';
+import { formatLabelSelector, matchesSelector, sessionSelector, sparkAppSelector, type LabelSelector } from './label-selector.js';
 import { GC_RESOURCES, NamespacedResources, type GcResource } from './namespaced-resources.js';
 
 export interface CollectStats {
@@ -65,6 +68,14 @@ export interface ExecutorCollectorOptions {
   readonly onRetry?: (info: { what: string; error: string; delayMs: number }) => void;
 }
 
+interface CollectJob {
+  readonly resource: GcResource;
+  readonly selector: LabelSelector;
+}
+
+/** Kinds Spark creates per application and labels with `spark-app-selector` only. */
+const APP_LABELLED_RESOURCES: readonly GcResource[] = ['configmaps', 'services', 'persistentvolumeclaims'];
+
 type WatchOutcome = 'gone' | 'new-object' | 'relist' | 'failed' | 'deadline' | 'aborted';
 
 function parseRef(raw: unknown): KubeObjectRef | undefined {
@@ -86,16 +97,25 @@ export class ExecutorCollector {
   async collectSession(sessionId: string, options: CollectOptions): Promise<CollectStats> {
     const started = this.clock.now();
     const deadline = started + options.timeoutMs;
-    const selector = sessionSelector({ gatewayPod: this.options.client.gatewayPod.name, sessionId });
-    const selectorText = formatLabelSelector(selector);
+    // Everything labelled with the session (and this gateway), plus what Spark labels only with
+    // the session's app id: the executor ConfigMap, on-demand PVCs and Services.
+    const bySession = sessionSelector({ gatewayPod: this.options.client.gatewayPod.name, sessionId });
+    formatLabelSelector(bySession); // a session id that is no label value fails here, before any call
+    const byApp = sparkAppSelector(sparkAppId(sessionId));
+    const jobs: CollectJob[] = [
+      ...GC_RESOURCES.map((resource) => ({ resource, selector: bySession })),
+      ...APP_LABELLED_RESOURCES.map((resource) => ({ resource, selector: byApp })),
+    ];
     const abort = new AbortController();
     const onOuterAbort = () => abort.abort();
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    const remaining = new Map<GcResource, Map<string, string>>(GC_RESOURCES.map((r) => [r, new Map()]));
+    const remaining = jobs.map(() => new Map<string, string>());
+    // Distinct objects deleted per kind (both selectors may match the same object).
+    const seen = new Map<GcResource, Set<string>>(GC_RESOURCES.map((r) => [r, new Set()]));
 
-    const run = async (resource: GcResource) => {
+    const run = async (job: CollectJob, i: number) => {
       try {
-        return await this.collectKind(resource, selector, selectorText, deadline, abort.signal, remaining.get(resource) ?? new Map());
+        return await this.collectKind(job.resource, job.selector, formatLabelSelector(job.selector), deadline, abort.signal, remaining[i]!, seen.get(job.resource)!);
       } catch (err) {
         abort.abort(); // one kind failed: the others stop too
         throw err;
@@ -103,13 +123,14 @@ export class ExecutorCollector {
     };
 
     try {
-      const counts = await Promise.all(GC_RESOURCES.map(run));
-      const [pods = 0, ...others] = counts;
+      await Promise.all(jobs.map(run));
+      const pods = seen.get('pods')!.size;
+      const others = [...seen].filter(([r]) => r !== 'pods').map(([, uids]) => uids.size);
       const durationMs = this.clock.now() - started;
       this.options.observer?.onGcDuration?.(durationMs);
       return { podsDeleted: pods, otherDeleted: others.reduce((a, b) => a + b, 0), durationMs };
     } catch (err) {
-      const left = [...remaining].flatMap(([resource, m]) => [...m.values()].map((name) => ({ resource, name })));
+      const left = remaining.flatMap((m, i) => [...m.values()].map((name) => ({ resource: jobs[i]!.resource, name })));
       const list = left.length === 0 ? '' : `; still present: ${left.map((o) => `${o.resource}/${o.name}`).join(', ')}`;
       if (err instanceof CollectSessionError) throw err;
       if (err instanceof KubeDeadlineError) {
@@ -131,7 +152,7 @@ export class ExecutorCollector {
     }
   }
 
-  /** One kind: returns how many distinct objects (by uid) were deleted. */
+  /** One kind and selector: adds the uid of every object it deletes to `seen`. */
   private async collectKind(
     resource: GcResource,
     selector: LabelSelector,
@@ -139,8 +160,8 @@ export class ExecutorCollector {
     deadline: number,
     signal: AbortSignal,
     remaining: Map<string, string>,
-  ): Promise<number> {
-    const seen = new Set<string>();
+    seen: Set<string>,
+  ): Promise<void> {
     const backoff = new Backoff(this.backoff);
     const retry = <T>(what: string, op: () => Promise<T>) =>
       withRetry(op, {
@@ -163,14 +184,14 @@ export class ExecutorCollector {
         seen.add(o.metadata.uid);
         remaining.set(o.metadata.uid, o.metadata.name);
       }
-      if (objects.length === 0) return seen.size;
+      if (objects.length === 0) return;
       if (objects.some((o) => o.metadata.deletionTimestamp === undefined)) {
         await retry('delete', () => this.resources.deleteCollection(resource, selectorText));
       }
       const outcome = await this.watchUntilGone(resource, selector, selectorText, listed.resourceVersion, remaining, seen, deadline, signal);
       switch (outcome) {
         case 'gone':
-          return seen.size;
+          return;
         case 'new-object':
         case 'relist':
           break;

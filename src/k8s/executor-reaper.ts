@@ -6,11 +6,14 @@
  *   restarted after SIGKILL: a fresh reaper lists them at start), and
  * - executors Spark marked `spark-exec-inactive=true`, even of live sessions.
  * Liveness changes without Kubernetes events, so pods are re-evaluated on a resync timer and on
- * `reconcile()`. At start it also sweeps ConfigMaps/Services/PVCs of sessions that are not live.
+ * `reconcile()`. At start it also sweeps ConfigMaps/Services/PVCs of sessions that are not live:
+ * those labelled with a session and this gateway, and those Spark labelled only with a sparkgate
+ * app id and owned by this gateway pod (the executor ConfigMap).
  * Deletes carry a uid precondition: a recreated namesake is never hit.
  */
 import { EventEmitter } from 'node:events';
-import { LABEL_SESSION, SPARK_LABEL_EXEC_INACTIVE } from '../labels.js';
+import { LABEL_SESSION, SPARK_LABEL_APP_ID, SPARK_LABEL_EXEC_INACTIVE } from '../labels.js';
+import { sessionIdOfAppId } from '../spark/session-naming.js';
 import type { BackoffOptions } from './backoff.js';
 import { sleep, systemClock, type Clock, type TimerHandle } from './clock.js';
 import {
@@ -30,6 +33,7 @@ import {
   gatewayObjectsSelector,
   gatewayPodsSelector,
   matchesSelector,
+  sparkAppObjectsSelector,
   type LabelSelector,
 } from './label-selector.js';
 import { NamespacedResources, type GcResource } from './namespaced-resources.js';
@@ -183,18 +187,22 @@ export class ExecutorReaper extends EventEmitter<ReaperEvents> implements Execut
   async sweep(): Promise<number> {
     const signal = this.abort?.signal;
     if (!signal) return 0;
-    const selector = gatewayObjectsSelector(this.gatewayPod);
-    const selectorText = formatLabelSelector(selector);
+    const bySession = gatewayObjectsSelector(this.gatewayPod);
+    const byApp = sparkAppObjectsSelector();
     const candidates: { resource: GcResource; ref: KubeObjectRef; sessionId: string }[] = [];
     try {
       for (const resource of SWEPT_RESOURCES) {
-        const { items } = await this.retry(`list ${resource}`, () => this.resources.list(resource, selectorText), signal);
-        for (const raw of items) {
-          const ref = kubeObjectRefSchema.safeParse(raw).data;
-          const sessionId = ref?.metadata.labels[LABEL_SESSION];
-          if (!ref || !sessionId || !matchesSelector(selector, ref.metadata.labels)) continue;
-          if (ref.metadata.deletionTimestamp === undefined && !this.options.isLive(sessionId)) {
-            candidates.push({ resource, ref, sessionId });
+        for (const selector of [bySession, byApp]) {
+          const selectorText = formatLabelSelector(selector);
+          const { items } = await this.retry(`list ${resource}`, () => this.resources.list(resource, selectorText), signal);
+          for (const raw of items) {
+            const ref = kubeObjectRefSchema.safeParse(raw).data;
+            if (!ref || !matchesSelector(selector, ref.metadata.labels)) continue;
+            const sessionId = selector === bySession ? ref.metadata.labels[LABEL_SESSION] : this.sessionOfSparkObject(ref);
+            if (!sessionId || candidates.some((c) => c.ref.metadata.uid === ref.metadata.uid)) continue;
+            if (ref.metadata.deletionTimestamp === undefined && !this.options.isLive(sessionId)) {
+              candidates.push({ resource, ref, sessionId });
+            }
           }
         }
       }
@@ -218,6 +226,21 @@ export class ExecutorReaper extends EventEmitter<ReaperEvents> implements Execut
       if (!signal.aborted) this.emit('failure', { what: 'sweep session objects', error });
       return 0;
     }
+  }
+
+  /**
+   * The session of an object Spark labelled only with its app id (the executor ConfigMap, PVCs):
+   * a sparkgate app id (`sparkgate-<session id>`) AND owned by this gateway pod (Spark sets the
+   * driver pod as controller owner), so another gateway's or another tool's objects are never hit.
+   */
+  private sessionOfSparkObject(ref: KubeObjectRef): string | undefined {
+    const sessionId = sessionIdOfAppId(ref.metadata.labels[SPARK_LABEL_APP_ID] ?? '');
+    if (!sessionId) return undefined;
+    const podUid = this.options.client.gatewayPod.uid;
+    const owned = ref.metadata.ownerReferences.some(
+      (o) => o.kind === 'Pod' && o.name === this.gatewayPod && (podUid === undefined || o.uid === undefined || o.uid === podUid),
+    );
+    return owned ? sessionId : undefined;
   }
 
   private observe(pod: ExecutorPod): void {

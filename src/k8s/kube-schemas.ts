@@ -17,6 +17,10 @@ export const objectMetaSchema = z.object({
   labels: z.record(z.string(), z.string()).nullish().transform((v) => v ?? {}),
   creationTimestamp: timestampSchema.nullish().transform((v) => v ?? undefined),
   deletionTimestamp: timestampSchema.nullish().transform((v) => v ?? undefined),
+  ownerReferences: z
+    .array(z.object({ kind: z.string(), name: z.string(), uid: z.string().optional() }).loose())
+    .nullish()
+    .transform((v) => v ?? []),
 });
 
 /** Any namespaced object, by its metadata only (ConfigMaps, Services, PVCs). */

@@ -4,7 +4,7 @@
  * the string form is the one list/watch/deletecollection take
  * (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors).
  */
-import { LABEL_GATEWAY, LABEL_MANAGED_BY, LABEL_SESSION, MANAGED_BY_VALUE } from '../labels.js';
+import { LABEL_GATEWAY, LABEL_MANAGED_BY, LABEL_SESSION, MANAGED_BY_VALUE, SPARK_LABEL_APP_ID } from '../labels.js';
 
 export interface SelectorRequirement {
   readonly key: string;
@@ -116,6 +116,20 @@ export function matchesSelector(selector: LabelSelector, labels: Readonly<Record
 /** Everything one session owns in the namespace: its id AND this gateway pod (both required). */
 export function sessionSelector(ids: { gatewayPod: string; sessionId: string }): LabelSelector {
   return { matchLabels: { [LABEL_GATEWAY]: ids.gatewayPod, [LABEL_SESSION]: ids.sessionId } };
+}
+
+/**
+ * What Spark labels only with its application id (`spark-app-selector`, e.g. the executor
+ * ConfigMap and on-demand PVCs): the session's app id, `sparkAppId(sessionId)`.
+ */
+export function sparkAppSelector(appId: string): LabelSelector {
+  checkValue(SPARK_LABEL_APP_ID, appId);
+  return { matchLabels: { [SPARK_LABEL_APP_ID]: appId } };
+}
+
+/** Every object Spark labelled with some application id (filtered further by app id and owner). */
+export function sparkAppObjectsSelector(): LabelSelector {
+  return { matchExpressions: [{ key: SPARK_LABEL_APP_ID, operator: 'Exists' }] };
 }
 
 /** This gateway's executor pods: managed by sparkgate, labelled with this pod and some session. */

@@ -13,6 +13,7 @@ export const K = {
   master: 'spark.master',
   deployMode: 'spark.submit.deployMode',
   appName: 'spark.app.name',
+  appId: 'spark.app.id',
   driverHost: 'spark.driver.host',
   driverBindAddress: 'spark.driver.bindAddress',
   driverPort: 'spark.driver.port',
@@ -54,6 +55,11 @@ export const K = {
   k8sAuthPrefix: 'spark.kubernetes.authenticate',
   k8sClientCaCertFile: 'spark.kubernetes.authenticate.caCertFile',
   k8sClientOauthTokenFile: 'spark.kubernetes.authenticate.oauthTokenFile',
+  /**
+   * Spark 4.3 defaults it to true (SPARK-57351): executors would dial the driver pod's IP (or
+   * 0.0.0.0 with bindAddress 0.0.0.0) instead of spark.driver.host, the headless Service name.
+   */
+  k8sExecutorUseDriverPodIp: 'spark.kubernetes.executor.useDriverPodIP',
 } as const;
 
 export const executorLabelKey = (label: string): string => `${K.k8sExecutorLabelPrefix}${label}`;
@@ -86,6 +92,7 @@ export const RESERVED_KEYS: readonly ReservedKey[] = [
   { pattern: K.deployMode, hint: 'always client mode' },
   { pattern: 'spark.submit.', hint: 'set by the gateway' },
   { pattern: K.appName, hint: 'set by the gateway per session' },
+  { pattern: K.appId, hint: 'derived from the session id: garbage collection finds the executor ConfigMap by it' },
   { pattern: K.driverHost, hint: 'setting spark.driverHostMode' },
   { pattern: K.driverBindAddress, hint: 'set by the gateway' },
   { pattern: K.driverPort, hint: 'allocated per session from spark.driverPortRange' },
@@ -99,6 +106,7 @@ export const RESERVED_KEYS: readonly ReservedKey[] = [
   { pattern: K.k8sNamespace, hint: 'setting spark.namespace' },
   { pattern: K.k8sDriverPodName, hint: 'setting spark.podName' },
   { pattern: K.k8sExecutorPodNamePrefix, hint: 'derived from the session id' },
+  { pattern: K.k8sExecutorUseDriverPodIp, hint: 'executors reach the driver at spark.driver.host' },
   { pattern: executorLabelKey(LABEL_SESSION), hint: 'garbage collection depends on it' },
   { pattern: executorLabelKey(LABEL_GATEWAY), hint: 'garbage collection depends on it' },
   { pattern: executorLabelKey(LABEL_MANAGED_BY), hint: 'garbage collection depends on it' },

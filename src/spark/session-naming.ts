@@ -24,6 +24,27 @@ export function executorPodNamePrefix(sessionId: string): string {
   return `sg-${sessionId.slice(0, 8).toLowerCase()}`;
 }
 
+/**
+ * `spark.app.id` of a session: "sparkgate-" + the session id (46 characters, a valid label
+ * value). Spark labels what it creates per application only with `spark-app-selector=<app id>`
+ * (the executor ConfigMap, on-demand PVCs), so a known app id lets the gateway find and collect
+ * those too, and a restarted gateway map them back to a session (`sessionIdOfAppId`). A session
+ * restart reuses the id: the old SparkContext's objects are collected before the new one starts.
+ */
+export function sparkAppId(sessionId: string): string {
+  assertSessionId(sessionId);
+  return `${APP_ID_PREFIX}${sessionId.toLowerCase()}`;
+}
+
+const APP_ID_PREFIX = 'sparkgate-';
+
+/** The session id inside a sparkgate app id, or undefined for any other Spark application. */
+export function sessionIdOfAppId(appId: string): string | undefined {
+  if (!appId.startsWith(APP_ID_PREFIX)) return undefined;
+  const id = appId.slice(APP_ID_PREFIX.length);
+  return isSessionId(id) ? id : undefined;
+}
+
 /** Path under which the gateway proxies a session's Spark UI. */
 export const SPARK_UI_PROXY_ROOT = '/api/sparkgate/sessions';
 

@@ -28,7 +28,7 @@ import { K, executorLabelKey } from './conf-keys.js';
 import type { SessionPorts } from './port-allocator.js';
 import type { SessionProfile } from './spark-profile.js';
 import { type SparkSettings, sparkMaster } from './spark-settings.js';
-import { assertSessionId, executorPodNamePrefix, sparkUiProxyBase } from './session-naming.js';
+import { assertSessionId, executorPodNamePrefix, sparkAppId, sparkUiProxyBase } from './session-naming.js';
 
 /** A rendered configuration: sorted keys, frozen. */
 export type SparkConf = Readonly<Record<string, string>>;
@@ -102,6 +102,8 @@ export function renderSparkConf({ settings, profile, sessionId, ports, appName }
     set(K.k8sNamespace, required(settings.namespace, 'namespace'));
     set(K.k8sDriverPodName, required(settings.podName, 'podName'));
     set(K.k8sExecutorPodNamePrefix, executorPodNamePrefix(sessionId));
+    set(K.appId, sparkAppId(sessionId));
+    set(K.k8sExecutorUseDriverPodIp, false);
     set(executorLabelKey(LABEL_SESSION), sessionId);
     set(executorLabelKey(LABEL_GATEWAY), required(settings.podName, 'podName'));
     set(executorLabelKey(LABEL_MANAGED_BY), MANAGED_BY_VALUE);

@@ -16,7 +16,16 @@ import {
   TEST_BACKOFF,
   type TestCluster,
 } from './cluster.js';
-import { countSessionObjects, createExecutors, createSessionObjects, createUnlabelledPod, podExists } from './spark-objects.js';
+import {
+  configMapExists,
+  countSessionObjects,
+  createExecutors,
+  createGatewayPod,
+  createSessionObjects,
+  createSparkExecutorConfigMap,
+  createUnlabelledPod,
+  podExists,
+} from './spark-objects.js';
 
 let cluster: TestCluster;
 
@@ -78,6 +87,18 @@ describe('ExecutorCollector.collectSession', () => {
       const verbs = new Set(cluster.fake.requests.filter((r) => r.resource === 'pods').map((r) => r.verb));
       expect(verbs).toEqual(new Set(['create', 'list', 'deletecollection', 'watch']));
     }
+  });
+
+  it('also deletes what Spark labels only with the session\'s app id (the executor ConfigMap)', async () => {
+    const ids = { gatewayPod: newGatewayName(), sessionId: newSessionId() };
+    const owner = { name: ids.gatewayPod, uid: await createGatewayPod(cluster, ids.gatewayPod) };
+    await createExecutors(cluster, ids, 1);
+    const confMap = await createSparkExecutorConfigMap(cluster, ids, owner);
+    const otherSession = await createSparkExecutorConfigMap(cluster, { ...ids, sessionId: newSessionId() }, owner);
+    const stats = await collectorFor(ids.gatewayPod).collectSession(ids.sessionId, { timeoutMs: GC_TIMEOUT_MS });
+    expect(stats).toMatchObject({ podsDeleted: 1, otherDeleted: 1 });
+    expect(await configMapExists(cluster, confMap)).toBe(false);
+    expect(await configMapExists(cluster, otherSession)).toBe(true);
   });
 
   it('is a no-op for a session with nothing left', async () => {
@@ -176,10 +197,11 @@ describe('ExecutorCollector.collectSession', () => {
     const podWatches = () =>
       f.requests.filter((r) => r.verb === 'watch' && r.resource === 'pods' && r.query['labelSelector']?.includes(ids.sessionId)).length;
     const collecting = collectorFor(ids.gatewayPod).collectSession(ids.sessionId, { timeoutMs: GC_TIMEOUT_MS });
-    await f.waitFor(() => f.openWatchesMatching(ids.sessionId) === 4, { what: "the collector's four watches" });
-    expect(f.dropWatches()).toBeGreaterThanOrEqual(4);
+    // four kinds by session labels, three (ConfigMaps, Services, PVCs) by the session's app id
+    await f.waitFor(() => f.openWatchesMatching(ids.sessionId) === 7, { what: "the collector's seven watches" });
+    expect(f.dropWatches()).toBeGreaterThanOrEqual(7);
     // objects are still terminating (held by a finalizer): the collector must relist and watch again
-    await f.waitFor(() => f.openWatchesMatching(ids.sessionId) === 4 && podWatches() === 2, { what: 'watches re-opened' });
+    await f.waitFor(() => f.openWatchesMatching(ids.sessionId) === 7 && podWatches() === 2, { what: 'watches re-opened' });
     release(ids);
     const stats = await collecting;
     expect(cut.hits).toBe(1);
@@ -197,9 +219,10 @@ describe('ExecutorCollector.collectSession', () => {
     const lists = (resource: string) =>
       f.requests.filter((r) => r.verb === 'list' && r.resource === resource && r.query['labelSelector']?.includes(ids.sessionId)).length;
     const collecting = collectorFor(ids.gatewayPod).collectSession(ids.sessionId, { timeoutMs: GC_TIMEOUT_MS });
-    await f.waitFor(() => f.openWatchesMatching(ids.sessionId) === 4, { what: 'all four watching after the 410s' });
+    await f.waitFor(() => f.openWatchesMatching(ids.sessionId) === 7, { what: 'all seven watching after the 410s' });
     expect([inStream.hits, http.hits]).toEqual([1, 1]);
-    expect([lists('pods'), lists('configmaps'), lists('services')]).toEqual([2, 2, 1]);
+    // ConfigMaps: two selectors (session labels, app id), one of them relisted after its 410
+    expect([lists('pods'), lists('configmaps'), lists('services')]).toEqual([2, 3, 2]);
     release(ids);
     const stats = await collecting;
     expect(stats).toMatchObject({ podsDeleted: 2, otherDeleted: 3 });

@@ -9,7 +9,16 @@ import { ExecutorLister } from '../../../src/k8s/executor-lister.js';
 import { ExecutorReaper, type ExecutorReaperOptions } from '../../../src/k8s/executor-reaper.js';
 import { itFakeOnly, newGatewayName, newSessionId, startTestCluster, TEST_BACKOFF, type TestCluster } from './cluster.js';
 import { nextEvents } from './events.js';
-import { countSessionObjects, createExecutors, createSessionObjects, createUnlabelledPod, podExists } from './spark-objects.js';
+import {
+  configMapExists,
+  countSessionObjects,
+  createExecutors,
+  createGatewayPod,
+  createSessionObjects,
+  createSparkExecutorConfigMap,
+  createUnlabelledPod,
+  podExists,
+} from './spark-objects.js';
 
 const GRACE_MS = 100;
 let cluster: TestCluster;
@@ -133,6 +142,25 @@ describe('ExecutorReaper', () => {
     });
     await reaper.stop();
     await reaper.stop(); // twice is harmless
+  });
+
+  it('a restarted gateway sweeps the executor ConfigMaps Spark left for its dead sessions, and only those', async () => {
+    const gatewayPod = newGatewayName();
+    const otherGateway = newGatewayName();
+    const owner = { name: gatewayPod, uid: await createGatewayPod(cluster, gatewayPod) };
+    const otherOwner = { name: otherGateway, uid: await createGatewayPod(cluster, otherGateway) };
+    const dead = { gatewayPod, sessionId: newSessionId() };
+    const live = { gatewayPod, sessionId: newSessionId() };
+    const deadConf = await createSparkExecutorConfigMap(cluster, dead, owner);
+    const liveConf = await createSparkExecutorConfigMap(cluster, live, owner);
+    // Another gateway's session (same labels scheme, other owner): never ours to delete.
+    const theirConf = await createSparkExecutorConfigMap(cluster, { gatewayPod: otherGateway, sessionId: newSessionId() }, otherOwner);
+    const reaper = startReaper(gatewayPod, (id) => id === live.sessionId, { sweepOnStart: false });
+    await reaper.whenSynced();
+    expect(await reaper.sweep()).toBe(1);
+    expect(await configMapExists(cluster, deadConf, { terminating: false })).toBe(false);
+    expect(await configMapExists(cluster, liveConf)).toBe(true);
+    expect(await configMapExists(cluster, theirConf)).toBe(true);
   });
 
   it('does not sweep objects of live sessions', async () => {

@@ -13,6 +13,7 @@ import {
   SPARK_ROLE_EXECUTOR,
 } from '../../../src/labels.js';
 import { executorLabels } from '../../../src/k8s/label-selector.js';
+import { sparkAppId } from '../../../src/spark/session-naming.js';
 import { TEST_RUN_LABEL, type TestCluster } from './cluster.js';
 
 export interface SessionIds {
@@ -27,7 +28,7 @@ function prefix(ids: SessionIds): string {
 function labels(cluster: TestCluster, ids: SessionIds, extra: Record<string, string> = {}): Record<string, string> {
   return {
     ...executorLabels(ids),
-    [SPARK_LABEL_APP_ID]: `spark-${ids.sessionId.slice(0, 8)}`,
+    [SPARK_LABEL_APP_ID]: sparkAppId(ids.sessionId),
     [TEST_RUN_LABEL]: cluster.runId,
     ...extra,
   };
@@ -89,9 +90,54 @@ export async function createSessionObjects(cluster: TestCluster, ids: SessionIds
     namespace,
     body: {
       metadata: { name: `${prefix(ids)}-svc`, labels: l },
-      spec: { clusterIP: 'None', selector: { [SPARK_LABEL_APP_ID]: `spark-${ids.sessionId.slice(0, 8)}` }, ports: [{ name: 'blockmanager', port: 7079 }] },
+      spec: { clusterIP: 'None', selector: { [SPARK_LABEL_APP_ID]: sparkAppId(ids.sessionId) }, ports: [{ name: 'blockmanager', port: 7079 }] },
     },
   });
+}
+
+/**
+ * A stand-in gateway pod object (what `spark.kubernetes.driver.pod.name` names): Spark makes it
+ * the controller owner of what it creates. Returns its uid.
+ */
+export async function createGatewayPod(cluster: TestCluster, name: string): Promise<string> {
+  const pod = await cluster.core.createNamespacedPod({
+    namespace: cluster.namespace,
+    body: {
+      metadata: { name, labels: { [TEST_RUN_LABEL]: cluster.runId } },
+      spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'gateway', image: 'sparkgate:test' }] },
+    },
+  });
+  return pod.metadata?.uid ?? '';
+}
+
+/**
+ * The executor ConfigMap exactly as Spark creates it: `spark-exec-<id>-conf-map`, labelled only
+ * with `spark-app-selector` and `spark-role=executor` (not the session labels), owned by the
+ * gateway (driver) pod.
+ */
+export async function createSparkExecutorConfigMap(
+  cluster: TestCluster,
+  ids: SessionIds,
+  owner: { name: string; uid: string },
+): Promise<string> {
+  const name = `spark-exec-${Math.random().toString(16).slice(2, 10)}-conf-map`;
+  await cluster.core.createNamespacedConfigMap({
+    namespace: cluster.namespace,
+    body: {
+      metadata: {
+        name,
+        labels: { [SPARK_LABEL_APP_ID]: sparkAppId(ids.sessionId), [SPARK_LABEL_ROLE]: SPARK_ROLE_EXECUTOR, [TEST_RUN_LABEL]: cluster.runId },
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: owner.name, uid: owner.uid, controller: true }],
+      },
+      data: { 'log4j2.properties': 'rootLogger.level = info\n' },
+    },
+  });
+  return name;
+}
+
+export async function configMapExists(cluster: TestCluster, name: string, options: { terminating?: boolean } = {}): Promise<boolean> {
+  const list = await cluster.core.listNamespacedConfigMap({ namespace: cluster.namespace, fieldSelector: `metadata.name=${name}` });
+  return list.items.some((i) => options.terminating !== false || i.metadata?.deletionTimestamp === undefined);
 }
 
 /** A pod with no sparkgate labels at all (someone else's workload). */

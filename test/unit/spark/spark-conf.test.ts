@@ -12,11 +12,13 @@ import {
   toSubmitArgs,
 } from '../../../src/spark/index.js';
 import { PORTS, SESSION_ID, gatewayError, k8sSettings, localSettings } from './fixtures.js';
+import { sessionIdOfAppId, sparkAppId } from '../../../src/spark/session-naming.js';
 
 const SA = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** The default Kubernetes session, pinned key by key. */
 const DEFAULT_K8S_CONF = {
+  'spark.app.id': `sparkgate-${SESSION_ID}`,
   'spark.app.name': 'sparkgate-0b6a1f8e',
   'spark.authenticate': 'true',
   'spark.driver.bindAddress': '0.0.0.0',
@@ -39,6 +41,7 @@ const DEFAULT_K8S_CONF = {
   'spark.kubernetes.executor.label.sparkgate.io/gateway': 'sparkgate-0',
   'spark.kubernetes.executor.label.sparkgate.io/session': SESSION_ID,
   'spark.kubernetes.executor.podNamePrefix': 'sg-0b6a1f8e',
+  'spark.kubernetes.executor.useDriverPodIP': 'false',
   'spark.kubernetes.namespace': 'spark',
   'spark.master': 'k8s://https://kubernetes.default.svc',
   'spark.sql.catalogImplementation': 'in-memory',
@@ -231,5 +234,16 @@ describe('conf writers', () => {
     expect(toPysparkSubmitArgs({ 'spark.master': 'local[*]', 'spark.app.name': "it's mine", 'spark.driver.memory': '1g' })).toBe(
       `--conf 'spark.app.name=it'\\''s mine' --conf spark.driver.memory=1g --conf 'spark.master=local[*]' pyspark-shell`,
     );
+  });
+});
+
+describe('sparkAppId', () => {
+  it('maps a session id to a label-safe app id and back; other Spark app ids map to nothing', () => {
+    const appId = sparkAppId(SESSION_ID);
+    expect(appId).toBe(`sparkgate-${SESSION_ID}`);
+    expect(appId.length).toBeLessThanOrEqual(63);
+    expect(sessionIdOfAppId(appId)).toBe(SESSION_ID);
+    expect(sessionIdOfAppId('spark-0b6a1f8e3c1d4e5f9a7b2c3d4e5f6a7b')).toBeUndefined();
+    expect(sessionIdOfAppId('sparkgate-not-a-uuid')).toBeUndefined();
   });
 });
