@@ -1,0 +1,67 @@
+/**
+ * `sparkgate serve` as a child process of the test (from source, through tsx), for tests that
+ * SIGTERM or SIGKILL the gateway. Resolves once the banner names its URL and token.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { ServerConnection } from '@jupyterlab/services';
+import WebSocket from 'ws';
+import { REPO_ROOT } from '../../src/config.js';
+import { waitFor } from './kernel-client.js';
+
+export interface GatewayProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly token: string;
+  /** @jupyterlab/services settings for this gateway. */
+  readonly settings: ServerConnection.ISettings;
+  output(): string;
+  /** fetch with the token header and a JSON content type. */
+  api(route: string, init?: RequestInit): Promise<Response>;
+  /** Signal the gateway and wait for it to exit (SIGKILL after `timeoutMs`). */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
+}
+
+export async function startGatewayProcess(env: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<GatewayProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(REPO_ROOT, 'test/helpers/cli-entry.ts'), 'serve', '--port', '0'],
+    { cwd: REPO_ROOT, env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitFor(() => /running at (\S+)/.test(out) || child.exitCode !== null, options.timeoutMs ?? 60_000, 'gateway banner');
+  if (child.exitCode !== null) throw new Error(`gateway exited (${child.exitCode}):\n${out}`);
+  const url = /running at (\S+)/.exec(out)![1]!;
+  const token = env['SPARKGATE_TOKEN'] || /token: (\S+)/.exec(out)![1]!;
+  return {
+    child,
+    url,
+    token,
+    settings: ServerConnection.makeSettings({
+      baseUrl: url,
+      wsUrl: url.replace(/^http/, 'ws'),
+      token,
+      appendToken: true,
+      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+      fetch: globalThis.fetch,
+      Request: globalThis.Request,
+      Headers: globalThis.Headers,
+    }),
+    output: () => out,
+    api: (route, init = {}) =>
+      fetch(`${url}${route}`, {
+        ...init,
+        headers: { authorization: `token ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+      }),
+    async stop(signal = 'SIGTERM', timeoutMs = 120_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
