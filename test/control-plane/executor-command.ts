@@ -6,7 +6,6 @@ import { constants as osConstants } from 'node:os';
 import { join, normalize } from 'node:path';
 import type { V1ConfigMap, V1Container, V1KeyToPath, V1Pod, V1Secret, V1Volume } from '@kubernetes/client-node';
 
-export const EXECUTOR_MAIN_CLASS = 'org.apache.spark.scheduler.cluster.k8s.KubernetesExecutorBackend';
 export const LOCAL_IP = '127.0.0.1';
 
 /** The pod spec is something this agent cannot run; the pod is marked Failed with this message. */
@@ -26,7 +25,8 @@ export interface ExecutorInputs {
   sparkHome: string;
   /** Host folder for this pod (cwd; volumes go in subfolders). */
   podDir: string;
-  javaBin: string;
+  /** The image's executor entrypoint on this host (manifests/executor-entrypoint.sh). */
+  entrypoint: string;
   /** Minimal environment the pod's env is layered on (PATH, JAVA_HOME, HOME, LANG). */
   baseEnv: Record<string, string>;
   /** Fetched objects by name; a name that is absent was not found. */
@@ -259,13 +259,16 @@ const REQUIRED = [
   'SPARK_EXECUTOR_POD_NAME',
 ] as const;
 
-/** The command `entrypoint.sh executor` of Spark's image would run, as argv/env/cwd/folders. */
+/** Where the image keeps the executor entrypoint (manifests/Dockerfile, executor-pod-template.yaml). */
+export const IMAGE_ENTRYPOINT = '/opt/entrypoint.sh';
+
+/** What a container runtime would start for the executor container, as argv/env/cwd/folders. */
 export function buildExecutorCommand(inputs: ExecutorInputs): ExecutorPlan {
   const warnings: string[] = [];
   const c = executorContainer(inputs.pod);
-  // Spark's image (and our pod template) start executors with entrypoint.sh, emulated here.
-  if (c.command?.length && !/(^|\/)entrypoint\.sh$/.test(c.command[0] ?? '')) warnings.push(`container command ${JSON.stringify(c.command)} ignored`);
-  if (c.args?.length && c.args[0] !== 'executor') warnings.push(`container args ${JSON.stringify(c.args)}: running the executor anyway`);
+  // Our pod template starts executors with the image's /opt/entrypoint.sh: that script runs here.
+  if (c.command?.length && c.command[0] !== IMAGE_ENTRYPOINT) warnings.push(`container command ${JSON.stringify(c.command)} ignored: running ${IMAGE_ENTRYPOINT}`);
+  if (c.args?.length && c.args[0] !== 'executor') warnings.push(`container args ${JSON.stringify(c.args)}: not an executor`);
   const podEnv = resolveEnv(inputs, warnings);
   const dirs = volumeDirs(inputs, warnings);
   const mounts = mountMap(inputs.pod, inputs.podDir);
@@ -277,36 +280,9 @@ export function buildExecutorCommand(inputs: ExecutorInputs): ExecutorPlan {
 
   const missing = REQUIRED.filter((k) => !env[k]);
   if (missing.length) throw new ExecutorSpecError(`executor environment lacks ${missing.join(', ')}`);
-  const javaOpts = Object.entries(env)
-    .flatMap(([k, v]) => {
-      const m = /^SPARK_JAVA_OPT_(\d+)$/.exec(k);
-      return m && v !== '' ? [{ n: Number(m[1]), v }] : [];
-    })
-    .sort((a, b) => a.n - b.n)
-    .map((o) => o.v);
-  // Classpath order as in the entrypoint: conf dir, Hadoop conf, SPARK_CLASSPATH, jars, extras.
-  const cp = [
-    env['SPARK_CONF_DIR'] ?? join(inputs.sparkHome, 'conf'),
-    env['HADOOP_CONF_DIR'],
-    env['SPARK_CLASSPATH'],
-    `${inputs.sparkHome}/jars/*`,
-    env['SPARK_EXTRA_CLASSPATH'],
-    env['SPARK_DIST_CLASSPATH'],
-  ].filter((p): p is string => !!p);
-  const mem = env['SPARK_EXECUTOR_MEMORY']!;
-  const argv = [
-    inputs.javaBin,
-    ...javaOpts,
-    `-Xms${mem}`,
-    `-Xmx${mem}`,
-    '-cp',
-    cp.join(':'),
-    EXECUTOR_MAIN_CLASS,
-    ...['--driver-url', env['SPARK_DRIVER_URL']!, '--executor-id', env['SPARK_EXECUTOR_ID']!],
-    ...['--cores', env['SPARK_EXECUTOR_CORES']!, '--app-id', env['SPARK_APPLICATION_ID']!],
-    ...['--hostname', env['SPARK_EXECUTOR_POD_IP']!, '--resourceProfileId', env['SPARK_RESOURCE_PROFILE_ID']!],
-    ...['--podName', env['SPARK_EXECUTOR_POD_NAME']!],
-  ];
+  // The image's own entrypoint (manifests/executor-entrypoint.sh at /opt/entrypoint.sh) with the
+  // args Spark gave the container: what a container runtime would start, so the script is tested.
+  const argv = ['bash', inputs.entrypoint, ...(c.args?.length ? c.args : ['executor'])];
   // workingDir (Spark downloads --jars/--files there) if it lies in a volume, else the pod folder.
   const workingDir = c.workingDir ? rewritePaths(c.workingDir, mounts) : undefined;
   if (c.workingDir && workingDir === c.workingDir) warnings.push(`workingDir ${c.workingDir} is not in a volume, using the pod folder`);

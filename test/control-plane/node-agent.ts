@@ -6,7 +6,7 @@
  * (executor-command.ts) and reports pod status. On graceful deletion it stops the process
  * (SIGTERM, SIGKILL after the grace period, at most 5 s), then deletes the object with grace 0.
  * CLI: node --import tsx test/control-plane/node-agent.ts --kubeconfig F --namespace NS
- *        --spark-home DIR --work-dir DIR [--node-name N] [--java BIN]
+ *        --spark-home DIR --work-dir DIR [--node-name N] [--entrypoint SCRIPT]
  */
 import { spawn } from 'node:child_process';
 import { realpathSync } from 'node:fs';
@@ -21,13 +21,16 @@ import { describeKubeError, httpStatusOf, isRetryable } from '../../src/k8s/kube
 import { createWatchFn, type ActiveWatch, type WatchFn } from '../../src/k8s/kube-watch.js';
 import * as exec from './executor-command.js';
 
+const DEFAULT_ENTRYPOINT = resolve(dirname(new URL(import.meta.url).pathname), '..', '..', 'manifests', 'executor-entrypoint.sh');
+
 export interface NodeAgentOptions {
   kubeConfig: KubeConfig; // admin credentials
   namespace: string; // watch pods in this namespace
   sparkHome: string; // local Spark: $sparkHome/jars/* is the classpath
   workDir: string; // per-pod folders go under here
   nodeName?: string; // default 'sparkgate-test-node'
-  javaBin?: string; // default 'java'
+  /** The image's executor entrypoint (default: the repository's manifests/executor-entrypoint.sh). */
+  entrypoint?: string;
   logger?: (line: string) => void; // default: no-op; also gets each pod's stdout/stderr lines, prefixed with the pod name
 }
 
@@ -251,7 +254,7 @@ export class NodeAgent {
     if (cancelled()) return this.finish(entry);
 
     const podDir = join(this.workDir, name);
-    const inputs = { pod, nodeName: this.nodeName, sparkHome: this.options.sparkHome, podDir, javaBin: this.options.javaBin ?? 'java' };
+    const inputs = { pod, nodeName: this.nodeName, sparkHome: this.options.sparkHome, podDir, entrypoint: this.options.entrypoint ?? DEFAULT_ENTRYPOINT };
     let plan: exec.ExecutorPlan;
     try {
       plan = exec.buildExecutorCommand({ ...inputs, baseEnv: exec.baseEnv(process.env, podDir), configMaps, secrets });
@@ -333,7 +336,9 @@ export class NodeAgent {
 
   private deletePod(name: string, uid: string): Promise<unknown> {
     const namespace = this.options.namespace;
-    const del = () => this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0, body: { preconditions: { uid } } });
+    // With a request body the API server reads DeleteOptions from the body only (query
+    // parameters are ignored), so the zero grace period goes in the body.
+    const del = () => this.core.deleteNamespacedPod({ name, namespace, body: { gracePeriodSeconds: 0, preconditions: { uid } } });
     return this.api(`delete pod ${name}`, del, { quiet: [404, 409] });
   }
 
@@ -400,9 +405,9 @@ function isMain(): boolean {
 
 async function main(): Promise<void> {
   const str = { type: 'string' } as const;
-  const { values: v } = parseArgs({ options: { kubeconfig: str, namespace: str, 'spark-home': str, 'work-dir': str, 'node-name': str, java: str } });
+  const { values: v } = parseArgs({ options: { kubeconfig: str, namespace: str, 'spark-home': str, 'work-dir': str, 'node-name': str, entrypoint: str } });
   if (!v.kubeconfig || !v.namespace || !v['spark-home'] || !v['work-dir']) {
-    console.error('usage: node-agent.ts --kubeconfig F --namespace NS --spark-home DIR --work-dir DIR [--node-name N] [--java BIN]');
+    console.error('usage: node-agent.ts --kubeconfig F --namespace NS --spark-home DIR --work-dir DIR [--node-name N] [--entrypoint SCRIPT]');
     process.exit(2);
   }
   const kubeConfig = new KubeConfig();
@@ -410,7 +415,7 @@ async function main(): Promise<void> {
   const logger = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
   const agent = new NodeAgent({
     ...{ kubeConfig, namespace: v.namespace, sparkHome: v['spark-home'], workDir: v['work-dir'], logger },
-    ...{ nodeName: v['node-name'], javaBin: v.java },
+    ...{ nodeName: v['node-name'], entrypoint: v.entrypoint },
   });
   const shutdown = (signal: string) => {
     logger(`node-agent: ${signal}, stopping`);

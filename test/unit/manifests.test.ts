@@ -476,9 +476,12 @@ describe('manifests/Dockerfile', () => {
     expect(dockerfile).toContain('ENTRYPOINT ["node","bin/sparkgate.js","serve"]');
     expect(dockerfile).toMatch(new RegExp(`^USER ${String(obj(base.podSpec['securityContext'], 'sc')['runAsUser'])}(:|$)`, 'm'));
     expect(dockerfile).toMatch(new RegExp(`SPARK_HOME=${base.config['SPARKGATE_SPARK_SPARK_HOME']}\\b`));
-    expect(dockerfile).toContain('PYSPARK_PYTHON=/usr/bin/python3');
-    expect(base.config['SPARKGATE_PYTHON']).toBe('/usr/bin/python3');
-    expect(dockerfile).toContain('/opt/entrypoint.sh');
+    // drivers (the gateway's kernels) and executors use the image's one pinned venv
+    expect(dockerfile).toContain('PYSPARK_PYTHON=/opt/venv/bin/python');
+    expect(base.config['SPARKGATE_PYTHON']).toBe('/opt/venv/bin/python');
+    expect(dockerfile).toContain('pip install --no-cache-dir -r /opt/sparkgate/requirements/runtime.txt');
+    // the executor pod template's command is the repository's executor entrypoint
+    expect(dockerfile).toContain('COPY manifests/executor-entrypoint.sh /opt/entrypoint.sh');
     expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${base.apiPort}$`, 'm'));
     expect(existsSync(path.join(REPO_ROOT, '.dockerignore'))).toBe(true);
   });

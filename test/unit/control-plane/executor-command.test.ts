@@ -1,9 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { V1ConfigMap, V1Pod, V1Secret } from '@kubernetes/client-node';
 import {
   baseEnv,
   buildExecutorCommand,
-  EXECUTOR_MAIN_CLASS,
   ExecutorSpecError,
   exitCodeOf,
   expandVars,
@@ -16,6 +19,9 @@ import {
   terminatedStatus,
   type ExecutorInputs,
 } from '../../control-plane/executor-command.js';
+import { REPO_ROOT } from '../../../src/config.js';
+
+const ENTRYPOINT = path.join(REPO_ROOT, 'manifests', 'executor-entrypoint.sh');
 
 const SPARK_HOME = '/sw/pyspark';
 const POD_DIR = '/tmp/agent/app-exec-1';
@@ -72,7 +78,7 @@ function inputs(pod: V1Pod = executorPod(), extra: Partial<ExecutorInputs> = {})
     nodeName: 'test-node',
     sparkHome: SPARK_HOME,
     podDir: POD_DIR,
-    javaBin: 'java',
+    entrypoint: ENTRYPOINT,
     baseEnv: { PATH: '/usr/bin:/bin', HOME: '/home/me', LANG: 'C.UTF-8' },
     configMaps: new Map([['spark-exec-conf-map', confMap]]),
     secrets: new Map(),
@@ -80,11 +86,32 @@ function inputs(pod: V1Pod = executorPod(), extra: Partial<ExecutorInputs> = {})
   };
 }
 
+/** Run the plan's entrypoint with a stand-in `java` that prints its arguments: the script's command line is what is tested. */
+function javaArgs(plan: { argv: string[]; env: Record<string, string> }): string[] {
+  const bin = mkdtempSync(path.join(os.tmpdir(), 'sparkgate-entrypoint-'));
+  try {
+    writeFileSync(path.join(bin, 'java'), '#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n', { mode: 0o755 });
+    const out = execFileSync(plan.argv[0]!, plan.argv.slice(1), { env: { ...plan.env, PATH: `${bin}:/usr/bin:/bin`, JAVA_HOME: '' }, encoding: 'utf8' });
+    return out.trim().split('\n');
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
+}
+
 describe('buildExecutorCommand', () => {
-  it('runs what `entrypoint.sh executor` runs, with container paths moved to host folders', () => {
+  it('runs the image entrypoint with Spark\'s args, container paths moved to host folders in its env', () => {
     const plan = buildExecutorCommand(inputs());
-    expect(plan.argv).toEqual([
-      'java',
+    expect(plan.argv).toEqual(['bash', ENTRYPOINT, 'executor']);
+    expect(plan.env).toMatchObject({
+      SPARK_JAVA_OPT_2: `-Djava.io.tmpdir=${POD_DIR}/spark-local-dir-1/tmp`,
+      SPARK_CONF_DIR: `${POD_DIR}/spark-conf-volume-exec`,
+    });
+    expect(plan.cwd).toBe(POD_DIR);
+    expect(plan.warnings).toEqual([]);
+  });
+
+  it('the entrypoint script starts KubernetesExecutorBackend as Spark\'s image does', () => {
+    expect(javaArgs(buildExecutorCommand(inputs()))).toEqual([
       '-Dspark.driver.port=7078',
       `-Djava.io.tmpdir=${POD_DIR}/spark-local-dir-1/tmp`,
       '-Dspark.ten=10',
@@ -92,12 +119,10 @@ describe('buildExecutorCommand', () => {
       '-Xmx1024m',
       '-cp',
       `${POD_DIR}/spark-conf-volume-exec:${SPARK_HOME}/jars/*`,
-      EXECUTOR_MAIN_CLASS,
+      'org.apache.spark.scheduler.cluster.k8s.KubernetesExecutorBackend',
       ...['--driver-url', 'spark://CoarseGrainedScheduler@127.0.0.1:7078', '--executor-id', '1', '--cores', '2'],
       ...['--app-id', 'spark-app-42', '--hostname', '127.0.0.1', '--resourceProfileId', '0', '--podName', 'app-exec-1'],
     ]);
-    expect(plan.cwd).toBe(POD_DIR);
-    expect(plan.warnings).toEqual([]);
   });
 
   it('builds the environment from a minimal base, the pod env, and SPARK_HOME', () => {
@@ -188,8 +213,8 @@ describe('buildExecutorCommand', () => {
     const c = pod.spec!.containers[0]!;
     c.env = c.env!.filter((e) => e.name !== 'SPARK_CONF_DIR');
     c.env.push({ name: 'SPARK_EXTRA_CLASSPATH', value: '/x.jar' }, { name: 'HADOOP_CONF_DIR', value: '/etc/hadoop' });
-    const plan = buildExecutorCommand(inputs(pod));
-    expect(plan.argv[plan.argv.indexOf('-cp') + 1]).toBe(`${SPARK_HOME}/conf:/etc/hadoop:${SPARK_HOME}/jars/*:/x.jar`);
+    const args = javaArgs(buildExecutorCommand(inputs(pod)));
+    expect(args[args.indexOf('-cp') + 1]).toBe(`${SPARK_HOME}/conf:/etc/hadoop:${SPARK_HOME}/jars/*:/x.jar`);
   });
 
   it('refuses pods it cannot run, naming what is missing', () => {
@@ -241,7 +266,7 @@ describe('buildExecutorCommand', () => {
     const pod = executorPod();
     const executor = pod.spec!.containers[0]!;
     pod.spec!.containers = [{ name: 'sidecar', image: 'envoy', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'side', key: 'k' } } }] }, executor];
-    expect(buildExecutorCommand(inputs(pod)).argv).toContain(EXECUTOR_MAIN_CLASS);
+    expect(buildExecutorCommand(inputs(pod)).env['SPARK_EXECUTOR_POD_NAME']).toBe('app-exec-1');
     expect(referencedObjects(pod).map((r) => r.name)).toEqual(['spark-exec-conf-map']);
     executor.name = 'custom-name';
     expect(buildExecutorCommand(inputs(pod)).env['SPARK_EXECUTOR_ID']).toBe('1');
@@ -252,8 +277,8 @@ describe('buildExecutorCommand', () => {
     pod.spec!.containers[0]!.command = ['/bin/sh', '-c', 'run-it'];
     pod.spec!.containers[0]!.args = ['driver'];
     expect(buildExecutorCommand(inputs(pod)).warnings).toEqual([
-      'container command ["/bin/sh","-c","run-it"] ignored',
-      'container args ["driver"]: running the executor anyway',
+      'container command ["/bin/sh","-c","run-it"] ignored: running /opt/entrypoint.sh',
+      'container args ["driver"]: not an executor',
     ]);
   });
 });
