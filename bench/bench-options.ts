@@ -14,7 +14,9 @@
  *   BENCH_SPARK_ROUNDTRIPS=100 `1+1` round trips on pyspark, spark-scala and the plain floor
  *   BENCH_SPARK_SESSIONS=3  idle pyspark sessions (and bare REPLs) for the Spark memory rows
  *   BENCH_SPARK_PARTS=start,warm,rtt,memory  the parts of the spark phase to run
- *   BENCH_ONLY=start,rtt,iopub,concurrency,memory,gc,reference,scala,spark   run a subset
+ *   BENCH_K8S_GC_RUNS=5     executor GC runs of 50 pods on the real API server (each way)
+ *   BENCH_K8S_SUBMITS=3     jobs submitted from zero executors (submit -> first executor)
+ *   BENCH_ONLY=start,rtt,iopub,concurrency,memory,gc,reference,scala,spark,k8s   run a subset
  *   BENCH_SKIP_BUILD=1      do not run `npm run build` first (dist/ must be current)
  *   BENCH_CPU_PROF=<dir>    write a V8 CPU profile of the (cold) sparkgate process there
  *   BENCH_DEADLINE_SCALE=1  multiplies every deadline (budgets.ts): 3 on a slow machine, 0.001 to
@@ -22,7 +24,7 @@
  *   BENCH_<PHASE>_DEADLINE_MS  the budget of one phase, e.g. BENCH_CONCURRENCY_DEADLINE_MS=5000
  *                           (not scaled; its single waits keep their own scaled deadlines)
  */
-export const PHASES = ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'gc', 'reference', 'scala', 'spark'] as const;
+export const PHASES = ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'gc', 'reference', 'scala', 'spark', 'k8s'] as const;
 export type Phase = (typeof PHASES)[number];
 export const SPARK_PARTS = ['start', 'warm', 'rtt', 'memory'] as const;
 export type SparkPart = (typeof SPARK_PARTS)[number];
@@ -44,6 +46,8 @@ export interface BenchOptions {
   readonly sparkRoundTrips: number;
   readonly sparkSessions: number;
   readonly sparkParts: ReadonlySet<SparkPart>;
+  readonly k8sGcRuns: number;
+  readonly k8sSubmits: number;
   readonly phases: ReadonlySet<Phase>;
   readonly skipBuild: boolean;
   readonly cpuProfDir: string | undefined;
@@ -99,6 +103,8 @@ export function benchOptions(env: NodeJS.ProcessEnv): BenchOptions {
     sparkRoundTrips: int(env, 'BENCH_SPARK_ROUNDTRIPS', 100),
     sparkSessions: int(env, 'BENCH_SPARK_SESSIONS', 3),
     sparkParts: new Set<SparkPart>(parts.length > 0 ? (parts as SparkPart[]) : SPARK_PARTS),
+    k8sGcRuns: int(env, 'BENCH_K8S_GC_RUNS', 5),
+    k8sSubmits: int(env, 'BENCH_K8S_SUBMITS', 3),
     phases: new Set<Phase>(only.length > 0 ? (only as Phase[]) : PHASES),
     skipBuild: env['BENCH_SKIP_BUILD'] === '1',
     cpuProfDir: env['BENCH_CPU_PROF'] || undefined,

@@ -88,6 +88,8 @@ const PHASE_BUDGET_MS: Readonly<Record<Stage, (o: BenchOptions) => number>> = {
   gc: (o) => o.gcRuns * WAIT_MS.gcRun,
   // Gateway, REPL start, 105 compiled cells.
   scala: () => WAIT_MS.serverUp + WAIT_MS.scalaStart + 105 * 5_000,
+  // The control plane (a cold build takes ~8-20 min), GC runs, jobs from zero executors, the reaper.
+  k8s: (o) => 1_500_000 + o.k8sGcRuns * 3 * 60_000 + 300_000 + o.k8sSubmits * 300_000,
   // The sum of its parts (each has its own budget: sparkPartBudgetMs).
   spark: (o) => [...o.sparkParts].reduce((sum, part) => sum + SPARK_PART_BUDGET_MS[part](o), 0),
 };

@@ -4,6 +4,7 @@
  */
 import type { Phase } from './bench-options.js';
 import type { FigureRow } from './report-table.js';
+import type { K8sResults } from './k8s-suite.js';
 import { sparkRows } from './spark-rows.js';
 import type { SparkResults } from './spark-suite.js';
 import type { Summary } from './stats.js';
@@ -22,6 +23,8 @@ export interface AllResults {
   readonly scala?: { p50: number; p95: number; samples: number };
   /** The spark phase (issue 11): Spark sessions and their bare-REPL floor. */
   readonly spark?: SparkResults;
+  /** The k8s phase (issue 12): against the real test control plane. */
+  readonly k8s?: K8sResults;
   /** Phases that did not finish, in the order they failed. */
   readonly failures?: readonly PhaseFailure[];
 }
@@ -149,5 +152,18 @@ export function figureRows(r: AllResults, o: RowOptions): FigureRow[] {
     rows.push({ figure: `executor GC, 50 pods (FakeKube), p95 of ${r.gc?.n ?? 0}`, unit: 'ms', sparkgate: r.gc?.p95, ...gcNote });
   }
   if (r.spark || r.failures?.some((f) => f.phase === 'spark')) rows.push(...sparkRows(r.spark, r.failures ?? [], o));
+  const k8sNote = notes('k8s', { sparkgate: STANDALONE_TARGETS.k8s, floor: STANDALONE_TARGETS.k8s });
+  if (r.k8s || k8sNote.sparkgateNote) {
+    const { gc, submit, reaper } = r.k8s ?? {};
+    const gcRuns = gc?.sparkgate.n ?? 0;
+    rows.push({ figure: `executor GC, 50 pods + ConfigMap, real API server, p50 of ${gcRuns} (floor: bare deletecollection + list)`, unit: 'ms', sparkgate: gc?.sparkgate.p50, floor: gc?.floor.p50, ...k8sNote, target: '< 2000 ms', met: below(gc?.sparkgate.p50, 2000) });
+    rows.push({ figure: `executor GC, 50 pods + ConfigMap, real API server, max of ${gcRuns}`, unit: 'ms', sparkgate: gc?.sparkgate.max, floor: gc?.floor.max, ...k8sNote });
+    rows.push({ figure: `executor GC, same objects, vs \`kubectl delete -l ... --wait\` (anchor, in the floor column), p50`, unit: 'ms', sparkgate: gc?.sparkgate.p50, floor: gc?.kubectl.p50, ...k8sNote });
+    const n = submit?.firstExecutor.n ?? 0;
+    rows.push({ figure: `job submit to first executor registered (from zero executors), p50 of ${n}`, unit: 'ms', sparkgate: submit?.firstExecutor.p50, ...k8sNote });
+    rows.push({ figure: '  of which submit to executor pod created (1 s resolution), p50', unit: 'ms', sparkgate: submit?.toPodCreated.p50, ...k8sNote });
+    rows.push({ figure: '  of which pod created to registered (node agent JVM start), p50', unit: 'ms', sparkgate: submit?.podToRegistered.p50, ...k8sNote });
+    rows.push({ figure: `reaper after gateway SIGKILL: new gateway start to last of ${reaper?.objects ?? 'n'} objects gone (floor: the grace period)`, unit: 'ms', sparkgate: reaper?.ms, floor: reaper?.graceMs, ...k8sNote });
+  }
   return rows;
 }

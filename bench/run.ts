@@ -13,7 +13,8 @@
  * Phases: each server alone (memory, concurrency, start) -> the floor alone (start,
  * concurrency) -> sparkgate with a warm pool (start) -> all targets interleaved (round trips,
  * iopub) -> Python jupyter_client reference -> executor GC on FakeKube -> Scala kernel -> Spark
- * sessions against a bare pyspark REPL (spark-suite.ts).
+ * sessions against a bare pyspark REPL (spark-suite.ts) -> executor GC, job submit to first
+ * executor and the reaper against a real API server (k8s-suite.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -39,6 +40,7 @@ import { reportNotes } from './report-notes.js';
 import { renderTable } from './report-table.js';
 import { measureScalaRoundTrip, startGateway as startScalaGateway } from './scala-rtt.js';
 import { runServerSuite } from './server-suite.js';
+import { runK8sSuite, type K8sResults } from './k8s-suite.js';
 import { runSparkSuite, type SparkResults } from './spark-suite.js';
 import { startSparkgate } from './sparkgate-server.js';
 import { summarize } from './stats.js';
@@ -173,6 +175,12 @@ async function main(): Promise<void> {
     spark = await runSparkSuite(runner, options);
   }
 
+  let k8s: K8sResults | undefined;
+  if (phases.has('k8s')) {
+    log('Kubernetes: executor GC, job submit to first executor and the reaper on the test control plane (test/control-plane/)');
+    k8s = await runK8sSuite(runner, options);
+  }
+
   const { failures } = runner;
   const results: AllResults = {
     js,
@@ -186,6 +194,7 @@ async function main(): Promise<void> {
     ...(gc ? { gc } : {}),
     ...(scala ? { scala } : {}),
     ...(spark ? { spark } : {}),
+    ...(k8s ? { k8s } : {}),
   };
   const rows = figureRows(results, options);
   console.log(renderTable(rows));

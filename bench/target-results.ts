@@ -31,6 +31,7 @@ export const STANDALONE_TARGETS = {
   reference: 'Python jupyter_client (2nd floor)',
   gc: 'executor GC (FakeKube)',
   scala: 'Scala kernel',
+  k8s: 'real control plane',
 } as const;
 
 export function emptyResults(label: string): TargetResults {

@@ -12,12 +12,22 @@ mkdir -p test-artifacts
 # Files older than this are not this run's (connection file check below).
 touch test-artifacts/.started
 status=0
-npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
+rm -f test-artifacts/vitest*.json
+if [ "$#" -gt 0 ]; then
+  # Only what was asked for.
+  npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
+else
+  # Every tier: the Kubernetes tier (real control plane) runs after the rest, on its own.
+  npx --no-install vitest run --exclude 'test/integration/control-plane/**' \
+    --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json || status=$?
+  SPARKGATE_DEPS_READY=1 bash scripts/test-k8s.sh || status=1
+fi
 
 # Kernels, Spark driver JVMs (their command line names the session's properties file in the
 # test's runtime dir) and REPLs; with the ports they still listen on.
 echo "== leak check: kernel processes, JVMs and their ports" >&2
-leaks=$(pgrep -af 'sparkgate-(test|cli|jupyter)-' | grep -v pgrep || true)
+# Control-plane processes and executor JVMs of the Kubernetes tier live under $TMPDIR/sparkgate-cp-*.
+leaks=$(pgrep -af 'sparkgate-(test|cli|jupyter|cp)-' | grep -v pgrep || true)
 if [ -n "$leaks" ]; then
   echo "processes left behind by the tests:" >&2
   echo "$leaks" >&2
@@ -38,8 +48,15 @@ if [ -n "$files" ]; then
 fi
 
 node -e '
-  const r = require("./test-artifacts/vitest.json");
-  const failed = r.numFailedTests + (r.numFailedTestSuites || 0);
-  console.log(`${r.numPassedTests} passed, ${failed} failed, ${r.numPendingTests + (r.numTodoTests || 0)} skipped`);
+  const fs = require("fs");
+  const files = fs.readdirSync("test-artifacts").filter((f) => /^vitest.*\.json$/.test(f));
+  let passed = 0, failed = 0, skipped = 0;
+  for (const f of files) {
+    const r = JSON.parse(fs.readFileSync(`test-artifacts/${f}`, "utf8"));
+    passed += r.numPassedTests;
+    failed += r.numFailedTests + (r.numFailedTestSuites || 0);
+    skipped += r.numPendingTests + (r.numTodoTests || 0);
+  }
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped (${files.join(", ")})`);
 ' || status=1
 exit $status

@@ -1,0 +1,230 @@
+/**
+ * Client mode for real: a pyspark session of a `sparkgate serve` process (Kubernetes mode, as
+ * ServiceAccount `sparkgate` with the manifests' Role) against the real test control plane. Spark's
+ * Kubernetes backend creates executor pods in the real API server, the node agent runs them as
+ * local JVMs, the job's tasks run in them; then every way a session ends (shutdown, restart, kernel
+ * crash, culling, gateway SIGTERM) leaves nothing; after a gateway SIGKILL the next gateway's reaper
+ * removes what was left; deleting the gateway's pod object lets the real garbage collector remove
+ * what it owns. Timings go to test-artifacts/control-plane-gc.json.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { KernelManager, type Kernel } from '@jupyterlab/services';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../../src/config.js';
+import { sparkAppId } from '../../../src/spark/session-naming.js';
+import { GatewayCluster } from '../../control-plane/gateway-cluster.js';
+import { sessionObjects, waitSessionGone, waitUntil } from '../../control-plane/session-objects.js';
+import { startGatewayProcess, type GatewayProcess } from '../../helpers/gateway-process.js';
+import { execute } from '../../helpers/kernel-client.js';
+
+const SLOW = 600_000;
+const FIGURES = path.join(REPO_ROOT, 'test-artifacts', 'control-plane-gc.json');
+
+let cluster: GatewayCluster;
+let gw: GatewayProcess | undefined;
+let km: KernelManager | undefined;
+
+function figure(scenario: string, values: Record<string, unknown>): void {
+  mkdirSync(path.dirname(FIGURES), { recursive: true });
+  appendFileSync(FIGURES, `${JSON.stringify({ scenario, ...values })}\n`);
+}
+
+/** One gateway at a time: two gateways as the same pod would reap each other's sessions. */
+async function startGateway(extra: Record<string, string> = {}): Promise<GatewayProcess> {
+  km?.dispose();
+  await gw?.stop('SIGTERM');
+  gw = await startGatewayProcess(cluster.gatewayEnv({ SPARKGATE_KERNEL_START_TIMEOUT_MS: '180000', ...extra }));
+  km = new KernelManager({ serverSettings: gw.settings });
+  await km.ready;
+  return gw;
+}
+
+/** POST /api/kernels as Jupyter Server's gateway client does (env with KERNEL_* variables). */
+async function startSession(env: Record<string, string> = {}): Promise<Kernel.IKernelConnection> {
+  const res = await gw!.api('/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'pyspark', env }) });
+  expect(res.status, await res.clone().text()).toBe(201);
+  const model = (await res.json()) as Kernel.IModel;
+  const kernel = km!.connectTo({ model });
+  await kernel.info;
+  return kernel;
+}
+
+/** Run a job that needs executors; returns the executor pod names its tasks ran in. */
+async function runJob(kernel: Kernel.IKernelConnection): Promise<string[]> {
+  const r = await execute(
+    kernel,
+    [
+      'import os',
+      'rdd = sc.parallelize(range(1_000_000), 4)',
+      'total = rdd.map(lambda x: x * 2).sum()',
+      'pods = sorted(set(rdd.mapPartitions(lambda _: [os.environ.get("SPARK_EXECUTOR_POD_NAME", "driver")]).collect()))',
+      'print(total, ",".join(pods))',
+    ].join('\n'),
+  );
+  expect(r.errors).toEqual([]);
+  const [total, pods] = r.stdout.trim().split(' ');
+  expect(Number(total)).toBe(999_999_000_000);
+  return (pods ?? '').split(',');
+}
+
+async function liveExecutorPods(sessionId: string): Promise<string[]> {
+  const { pods } = await sessionObjects(cluster.core, cluster.namespace, sessionId);
+  return pods.filter((p) => p.status?.phase === 'Running').map((p) => p.metadata?.name ?? '');
+}
+
+beforeAll(async () => {
+  cluster = await GatewayCluster.start();
+  await startGateway();
+}, SLOW);
+
+afterAll(async () => {
+  km?.dispose();
+  await gw?.stop('SIGTERM');
+  await cluster?.stop();
+}, SLOW);
+
+describe('a pyspark session in client mode against a real API server', () => {
+  it('runs a job on executor pods Spark created with the session labels, then scales them down to zero', async () => {
+    const kernel = await startSession({ KERNEL_SPARK_CONF: JSON.stringify({ 'spark.dynamicAllocation.executorIdleTimeout': '5s' }) });
+    const sessionId = kernel.id;
+    const submitted = Date.now();
+    const ranIn = await runJob(kernel);
+    figure('job with executors (cold)', { ms: Date.now() - submitted });
+
+    // The tasks ran in executor pods, named with the session's prefix.
+    const prefix = `sg-${sessionId.slice(0, 8)}-exec-`;
+    expect(ranIn.length).toBeGreaterThan(0);
+    for (const name of ranIn) expect(name.startsWith(prefix), name).toBe(true);
+    const { pods, names } = await sessionObjects(cluster.core, cluster.namespace, sessionId);
+    expect(pods.length).toBeGreaterThan(0);
+    for (const pod of pods) {
+      expect(pod.metadata?.labels).toMatchObject({
+        'sparkgate.io/session': sessionId,
+        'sparkgate.io/gateway': cluster.gatewayPod.name,
+        'app.kubernetes.io/managed-by': 'sparkgate',
+        'spark-app-selector': sparkAppId(sessionId),
+        'spark-role': 'executor',
+      });
+      expect(pod.spec?.serviceAccountName).toBe('sparkgate-executor');
+      // Spark made the gateway pod the controller owner: layer 3 of the GC.
+      expect(pod.metadata?.ownerReferences).toEqual([
+        expect.objectContaining({ kind: 'Pod', name: cluster.gatewayPod.name, uid: cluster.gatewayPod.uid, controller: true }),
+      ]);
+    }
+    expect(names.some((n) => /^configmap\/spark-exec-.*-conf-map$/.test(n)), names.join(',')).toBe(true);
+
+    // The gateway's executor listing (its reaper's informer cache) sees them too.
+    const listed = await gw!.api(`/api/sparkgate/sessions/${sessionId}/executors`);
+    expect(listed.status).toBe(200);
+
+    // Idle: dynamic allocation (min 0, shuffle tracking) releases every executor; Spark deletes the pods.
+    const scaledDownMs = await waitUntil('executors released', 120_000, async () => (await liveExecutorPods(sessionId)).length === 0);
+    figure('dynamic allocation scale-down after 5 s idle timeout', { ms: scaledDownMs });
+    await kernel.shutdown();
+    await waitSessionGone(cluster.core, cluster.namespace, sessionId);
+  }, SLOW);
+
+  it('shutdown: every executor pod and the executor ConfigMap are gone when DELETE returns', async () => {
+    const kernel = await startSession();
+    const sessionId = kernel.id;
+    await runJob(kernel);
+    const before = await sessionObjects(cluster.core, cluster.namespace, sessionId);
+    expect(before.pods.length).toBeGreaterThan(0);
+    const t0 = Date.now();
+    const res = await gw!.api(`/api/kernels/${sessionId}`, { method: 'DELETE' });
+    expect(res.status).toBe(204);
+    const deleteMs = Date.now() - t0;
+    expect((await sessionObjects(cluster.core, cluster.namespace, sessionId)).names).toEqual([]);
+    figure('shutdown', { objects: before.names.length, ms: deleteMs });
+  }, SLOW);
+
+  it('restart: the old SparkContext\'s executors are collected and the restarted session runs jobs again', async () => {
+    const kernel = await startSession();
+    const sessionId = kernel.id;
+    await runJob(kernel);
+    const old = (await sessionObjects(cluster.core, cluster.namespace, sessionId)).pods.map((p) => p.metadata?.uid);
+    expect(old.length).toBeGreaterThan(0);
+    await kernel.restart();
+    const now = (await sessionObjects(cluster.core, cluster.namespace, sessionId)).pods.map((p) => p.metadata?.uid);
+    expect(now.filter((uid) => old.includes(uid))).toEqual([]);
+    const ranIn = await runJob(kernel);
+    expect(ranIn[0]).toMatch(/-exec-\d+$/);
+    await kernel.shutdown();
+    await waitSessionGone(cluster.core, cluster.namespace, sessionId);
+  }, SLOW);
+
+  it('kernel crash: a driver that dies on its own leaves nothing', async () => {
+    const kernel = await startSession();
+    const sessionId = kernel.id;
+    await runJob(kernel);
+    const t0 = Date.now();
+    kernel.requestExecute({ code: 'import os; os._exit(1)' });
+    const ms = await waitSessionGone(cluster.core, cluster.namespace, sessionId, 120_000);
+    figure('kernel crash (os._exit)', { ms: Date.now() - t0, goneAfterMs: ms });
+    kernel.dispose();
+  }, SLOW);
+
+  it('gateway SIGTERM: every session\'s executors are gone before the gateway exits', async () => {
+    const kernel = await startSession();
+    const sessionId = kernel.id;
+    await runJob(kernel);
+    expect((await sessionObjects(cluster.core, cluster.namespace, sessionId)).pods.length).toBeGreaterThan(0);
+    kernel.dispose();
+    const t0 = Date.now();
+    await gw!.stop('SIGTERM');
+    expect(gw!.child.exitCode, gw!.output().slice(-2000)).toBe(0);
+    expect((await sessionObjects(cluster.core, cluster.namespace, sessionId)).names).toEqual([]);
+    figure('gateway SIGTERM', { ms: Date.now() - t0 });
+  }, SLOW);
+
+  it('culling: an idle session is shut down and its executors collected', async () => {
+    await startGateway({ SPARKGATE_CULL_IDLE_TIMEOUT_SECONDS: '8', SPARKGATE_CULL_INTERVAL_SECONDS: '2' });
+    const kernel = await startSession();
+    const sessionId = kernel.id;
+    await runJob(kernel);
+    kernel.dispose(); // culling spares connected kernels (cullConnected=false)
+    const objectsGoneMs = await waitSessionGone(cluster.core, cluster.namespace, sessionId, 120_000);
+    // The kernel leaves the list once its shutdown (collection included) has returned.
+    const culledMs = await waitUntil('kernel culled', 60_000, async () => (await gw!.api(`/api/kernels/${sessionId}`)).status === 404);
+    expect((await sessionObjects(cluster.core, cluster.namespace, sessionId)).names).toEqual([]);
+    figure('culled after 8 s idle', { objectsGoneMs, culledMs });
+  }, SLOW);
+
+  it('gateway SIGKILL: the next gateway\'s reaper removes what the dead one left, and its sessions work', async () => {
+    const kernel = await startSession();
+    const sessionId = kernel.id;
+    await runJob(kernel);
+    const left = await sessionObjects(cluster.core, cluster.namespace, sessionId);
+    expect(left.pods.length).toBeGreaterThan(0);
+    kernel.dispose();
+    await gw!.stop('SIGKILL');
+    // The killed gateway's drivers die with it (kernel lifeline); their executors may exit too,
+    // but the pod objects and the ConfigMap stay until someone deletes them.
+    const t0 = Date.now();
+    await startGateway();
+    const ms = await waitSessionGone(cluster.core, cluster.namespace, sessionId, 120_000);
+    figure('reaper after gateway SIGKILL (grace 3 s)', { objects: left.names.length, msFromRestart: Date.now() - t0, goneAfterMs: ms });
+    const fresh = await startSession();
+    expect((await runJob(fresh))[0]).toMatch(/-exec-\d+$/);
+    await fresh.shutdown();
+    await waitSessionGone(cluster.core, cluster.namespace, fresh.id);
+  }, SLOW);
+
+  it('deleting the gateway pod object: the garbage collector removes the executors it owns', async () => {
+    const kernel = await startSession();
+    const sessionId = kernel.id;
+    await runJob(kernel);
+    const owned = await sessionObjects(cluster.core, cluster.namespace, sessionId);
+    expect(owned.pods.length).toBeGreaterThan(0);
+    // Stop the gateway from collecting first: this is the path for when the gateway cannot.
+    kernel.dispose();
+    await gw!.stop('SIGKILL');
+    const t0 = Date.now();
+    await cluster.core.deleteNamespacedPod({ name: cluster.gatewayPod.name, namespace: cluster.namespace });
+    const ms = await waitSessionGone(cluster.core, cluster.namespace, sessionId, 120_000);
+    figure('garbage collector after gateway pod deletion', { objects: owned.names.length, ms: Date.now() - t0, goneAfterMs: ms });
+    gw = undefined;
+    await cluster.createGatewayPod();
+  }, SLOW);
+});
