@@ -80,6 +80,16 @@ export function reportNotes(m: MachineInfo, r: AllResults, o: RunConditions): st
       `Linux's 40 ms minimum because it has nothing to send. ${nodelay} sparkgate's sockets have Nagle off (Node's ws sets noDelay).`,
     ...bounds,
     ...sparkNotes(r.spark),
+    ...(r.k8s
+      ? [
+          '- Kubernetes rows (k8s phase): against a real kube-apiserver 1.36.3 + etcd 3.6.8 + kube-controller-manager on loopback (test/control-plane/), ' +
+            'the manifests applied, the gateway acting as ServiceAccount sparkgate. GC: 50 executor pods (not bound to a node: deleted at once; a kubelet adds the executors\' ' +
+            'own shutdown on a cluster) and the executor ConfigMap, created anew per run; the three ways alternate. The floor deletes with one deletecollection per kind ' +
+            'and polls the lists every 100 ms; kubectl deletes the 50 pods one by one and waits. Submit to first executor: the first time the driver counts more than ' +
+            'itself among block managers, from zero executors (dynamic allocation, idle timeout 2 s); executors run through the node agent as local JVMs. ' +
+            'Reaper: REAPER_GRACE_MS=3000 (the floor column); the time includes the new gateway\'s own start.',
+        ]
+      : []),
   ].join('\n');
 }
 

@@ -106,6 +106,17 @@ export class ControlPlane {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     writeFileSync(d('sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
     writeFileSync(d('sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    // Audit every request of a ServiceAccount (metadata only): tests check that the gateway's
+    // ServiceAccount used only what its Role grants, and which grants went unused.
+    writeFileSync(
+      d('audit-policy.yaml'),
+      JSON.stringify({
+        apiVersion: 'audit.k8s.io/v1',
+        kind: 'Policy',
+        omitStages: ['RequestReceived'],
+        rules: [{ level: 'Metadata', userGroups: ['system:serviceaccounts'] }, { level: 'None' }],
+      }),
+    );
     this.adminToken = randomBytes(24).toString('hex');
     writeFileSync(d('tokens.csv'), `${this.adminToken},sparkgate-test-admin,sparkgate-test-admin,"system:masters"\n`, { mode: 0o600 });
 
@@ -143,6 +154,10 @@ export class ControlPlane {
       '--service-cluster-ip-range=10.0.0.0/24',
       '--endpoint-reconciler-type=none',
       '--allow-privileged=true',
+      `--audit-policy-file=${d('audit-policy.yaml')}`,
+      `--audit-log-path=${d('logs', 'audit.log')}`,
+      '--audit-log-format=json',
+      '--audit-log-mode=blocking',
       '--v=0',
     ]);
     this.caFile = d('certs', 'apiserver.crt');
@@ -183,6 +198,33 @@ export class ControlPlane {
     this.procs = [];
     rmSync(path.join(this.dir, 'pids'), { force: true });
     if (!this.options.keepDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * The requests `username` made so far, from the audit log: one entry per distinct
+   * verb, resource (with "/subresource") and response code.
+   */
+  auditedRequests(username: string): { verb: string; resource: string; code: number; count: number }[] {
+    const file = path.join(this.dir, 'logs', 'audit.log');
+    if (!existsSync(file)) return [];
+    const counts = new Map<string, number>();
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line) continue;
+      const e = JSON.parse(line) as {
+        user?: { username?: string };
+        verb?: string;
+        objectRef?: { resource?: string; subresource?: string };
+        responseStatus?: { code?: number };
+      };
+      if (e.user?.username !== username || !e.objectRef?.resource) continue;
+      const resource = e.objectRef.subresource ? `${e.objectRef.resource}/${e.objectRef.subresource}` : e.objectRef.resource;
+      const key = `${e.verb} ${resource} ${e.responseStatus?.code ?? 0}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return [...counts].map(([key, count]) => {
+      const [verb = '', resource = '', code = '0'] = key.split(' ');
+      return { verb, resource, code: Number(code), count };
+    });
   }
 
   /** Log file of a component (for failure messages). */

@@ -2,20 +2,16 @@
 // everything else (the driver, Spark's k8s backend, kube-apiserver, the garbage collector) is real.
 /**
  * Registers a Ready Node, list+watches `spark-role=executor` pods in one namespace, binds
- * unscheduled ones to its node (as the scheduler would), runs the executor JVM each describes
- * (executor-command.ts) and reports pod status. On graceful deletion it stops the process
- * (SIGTERM, SIGKILL after the grace period, at most 5 s), then deletes the object with grace 0.
- * CLI: node --import tsx test/control-plane/node-agent.ts --kubeconfig F --namespace NS
- *        --spark-home DIR --work-dir DIR [--node-name N] [--entrypoint SCRIPT]
+ * unscheduled ones to its node (as the scheduler would), runs each executor through the image's
+ * entrypoint (executor-command.ts) and reports pod status. On graceful deletion it stops the
+ * process (SIGTERM, SIGKILL after the grace period, at most 5 s), then deletes the object with
+ * grace 0. CLI: node-agent-cli.ts.
  */
 import { spawn } from 'node:child_process';
-import { realpathSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { describeKubeError, httpStatusOf, isRetryable } from '../../src/k8s/kube-errors.js';
 import { createWatchFn, type ActiveWatch, type WatchFn } from '../../src/k8s/kube-watch.js';
@@ -393,43 +389,3 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
-// ---- CLI ----
-
-function isMain(): boolean {
-  try {
-    return !!process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-
-async function main(): Promise<void> {
-  const str = { type: 'string' } as const;
-  const { values: v } = parseArgs({ options: { kubeconfig: str, namespace: str, 'spark-home': str, 'work-dir': str, 'node-name': str, entrypoint: str } });
-  if (!v.kubeconfig || !v.namespace || !v['spark-home'] || !v['work-dir']) {
-    console.error('usage: node-agent.ts --kubeconfig F --namespace NS --spark-home DIR --work-dir DIR [--node-name N] [--entrypoint SCRIPT]');
-    process.exit(2);
-  }
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(v.kubeconfig);
-  const logger = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
-  const agent = new NodeAgent({
-    ...{ kubeConfig, namespace: v.namespace, sparkHome: v['spark-home'], workDir: v['work-dir'], logger },
-    ...{ nodeName: v['node-name'], entrypoint: v.entrypoint },
-  });
-  const shutdown = (signal: string) => {
-    logger(`node-agent: ${signal}, stopping`);
-    agent.stop().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
-  await agent.start();
-  logger(`node-agent: node ${v['node-name'] ?? 'sparkgate-test-node'} ready, running executor pods of namespace ${v.namespace}`);
-}
-
-if (isMain()) {
-  main().catch((err: unknown) => {
-    console.error(`node-agent: ${describeKubeError(err)}`);
-    process.exit(1);
-  });
-}

@@ -5,13 +5,15 @@
  * local JVMs, the job's tasks run in them; then every way a session ends (shutdown, restart, kernel
  * crash, culling, gateway SIGTERM) leaves nothing; after a gateway SIGKILL the next gateway's reaper
  * removes what was left; deleting the gateway's pod object lets the real garbage collector remove
- * what it owns. Timings go to test-artifacts/control-plane-gc.json.
+ * what it owns; the API server's audit log shows the gateway's ServiceAccount used only what its
+ * Role grants. Timings go to test-artifacts/control-plane-gc.json.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { KernelManager, type Kernel } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../src/config.js';
+import { REQUIRED_RBAC } from '../../../src/k8s/rbac.js';
 import { sparkAppId } from '../../../src/spark/session-naming.js';
 import { GatewayCluster } from '../../control-plane/gateway-cluster.js';
 import { sessionObjects, waitSessionGone, waitUntil } from '../../control-plane/session-objects.js';
@@ -211,6 +213,30 @@ describe('a pyspark session in client mode against a real API server', () => {
     await waitSessionGone(cluster.core, cluster.namespace, fresh.id);
   }, SLOW);
 
+  it('on-demand PVCs: each executor\'s claim is created by Spark and collected with the session', async () => {
+    // An operator's Spark default (SPARKGATE_SPARK_EXTRA_CONF): local dirs on a claim per executor.
+    const volume = 'spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1';
+    await startGateway({
+      SPARKGATE_SPARK_EXTRA_CONF: JSON.stringify({
+        [`${volume}.options.claimName`]: 'OnDemand',
+        [`${volume}.options.storageClass`]: 'standard',
+        [`${volume}.options.sizeLimit`]: '1Gi',
+        [`${volume}.mount.path`]: '/data',
+        [`${volume}.mount.readOnly`]: 'false',
+      }),
+    });
+    const kernel = await startSession();
+    const sessionId = kernel.id;
+    await runJob(kernel);
+    const { names } = await sessionObjects(cluster.core, cluster.namespace, sessionId);
+    expect(names.filter((n) => n.startsWith('pvc/')).length, names.join(', ')).toBeGreaterThan(0);
+    const t0 = Date.now();
+    await kernel.shutdown();
+    // PVCs carry the pvc-protection finalizer: gone only once no pod uses them.
+    expect((await sessionObjects(cluster.core, cluster.namespace, sessionId)).names).toEqual([]);
+    figure('shutdown with on-demand PVCs', { objects: names.length, ms: Date.now() - t0 });
+  }, SLOW);
+
   it('deleting the gateway pod object: the garbage collector removes the executors it owns', async () => {
     const kernel = await startSession();
     const sessionId = kernel.id;
@@ -227,4 +253,15 @@ describe('a pyspark session in client mode against a real API server', () => {
     gw = undefined;
     await cluster.createGatewayPod();
   }, SLOW);
+
+  it('least privilege: the gateway and its drivers used only what the Role grants, and were never refused', () => {
+    // Every request ServiceAccount sparkgate made in the scenarios above, from the API server's audit log.
+    const requests = cluster.cp.auditedRequests('system:serviceaccount:sparkgate:sparkgate');
+    expect(requests.length).toBeGreaterThan(0);
+    const granted = new Set(REQUIRED_RBAC.flatMap((r) => r.verbs.map((v) => `${v} ${r.resource}`)));
+    const used = new Set(requests.map((r) => `${r.verb} ${r.resource}`));
+    expect([...used].filter((u) => !granted.has(u))).toEqual([]);
+    expect(requests.filter((r) => r.code === 403)).toEqual([]);
+    figure('RBAC use by ServiceAccount sparkgate', { used: [...used].sort(), unusedGrants: [...granted].filter((g) => !used.has(g)).sort() });
+  });
 });
