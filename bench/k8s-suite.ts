@@ -14,7 +14,8 @@
  *           executors each time (dynamic allocation, idle timeout 2 s); split into submit -> pod
  *           created in the API server (Spark's allocator, schedulerBacklogTimeout 1 s) and pod
  *           created -> registered (the node agent's JVM start).
- *   reaper  a gateway with a session and its executors is SIGKILLed; a new gateway starts:
+ *   reaper  a gateway with a session and its executors is SIGKILLed with its drivers (as an OOM
+ *           kill of the container would); its executors exit; a new gateway starts:
  *           time from its start to the last object gone. The floor column holds the configured
  *           grace period, which the reaper waits by design.
  */
@@ -207,7 +208,15 @@ async function measureSessions(
     const left = (await sessionObjects(core, namespace, sessionId)).names.length;
     kernel.dispose();
     km.dispose();
-    await gw.stop('SIGKILL');
+    // The gateway and its drivers at once (an OOM kill of the container): nobody cleans up.
+    await gw.killContainer();
+    await scope.wait(
+      waitUntil('executors to fail without their driver', 120_000, async () =>
+        (await sessionObjects(core, namespace, sessionId)).pods.every((p) => p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded'),
+      ),
+      130_000,
+      'executors to exit without their driver',
+    );
     const started = performance.now();
     gw = await scope.wait(
       startGatewayProcess(cluster.gatewayEnv({ SPARKGATE_SPARK_REAPER_GRACE_MS: String(REAPER_GRACE_MS) })),

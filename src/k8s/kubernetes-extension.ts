@@ -84,6 +84,7 @@ export class KubernetesMode {
     this.reaper = new ExecutorReaper({ client: this.client, isLive: options.isLive, graceMs: settings.reaperGraceMs, observer });
     this.reaper.on('failure', (err: unknown) => options.logger.warn({ err: describe(err) }, 'executor reaper: API failure, retrying'));
     this.reaper.on('reaped', (info: unknown) => options.logger.info({ pod: info }, 'reaped executor pod'));
+    this.reaper.on('swept', (info: unknown) => options.logger.info({ object: info }, 'swept session object'));
     this.lister = new ExecutorLister({ client: this.client, cache: this.reaper });
   }
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ServerConnection } from '@jupyterlab/services';
 import WebSocket from 'ws';
 import { REPO_ROOT } from '../../src/config.js';
+import { descendants } from '../soak/process-probe.js';
 import { waitFor } from './kernel-client.js';
 
 export interface GatewayProcess {
@@ -20,6 +21,11 @@ export interface GatewayProcess {
   api(route: string, init?: RequestInit): Promise<Response>;
   /** Signal the gateway and wait for it to exit (SIGKILL after `timeoutMs`). */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
+  /**
+   * SIGKILL the gateway and every process below it at once (its kernels, their driver JVMs), as
+   * an OOM kill or a lost node does to a pod's container: nobody gets to clean up.
+   */
+  killContainer(): Promise<void>;
 }
 
 export async function startGatewayProcess(env: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<GatewayProcess> {
@@ -56,6 +62,18 @@ export async function startGatewayProcess(env: Record<string, string>, options: 
         ...init,
         headers: { authorization: `token ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
       }),
+    async killContainer() {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      const tree = [child.pid, ...descendants(child.pid)];
+      for (const pid of tree) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await exited;
+    },
     async stop(signal = 'SIGTERM', timeoutMs = 120_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);

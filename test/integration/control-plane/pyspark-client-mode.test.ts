@@ -200,13 +200,22 @@ describe('a pyspark session in client mode against a real API server', () => {
     const left = await sessionObjects(cluster.core, cluster.namespace, sessionId);
     expect(left.pods.length).toBeGreaterThan(0);
     kernel.dispose();
-    await gw!.stop('SIGKILL');
-    // The killed gateway's drivers die with it (kernel lifeline); their executors may exit too,
-    // but the pod objects and the ConfigMap stay until someone deletes them.
+    // The gateway and its drivers die at once (an OOM kill of the container): no SparkContext.stop,
+    // no collection. The executors lose their driver and exit; their pod objects and the executor
+    // ConfigMap stay until someone deletes them.
+    await gw!.killContainer();
+    await waitUntil('executors to fail without their driver', 120_000, async () =>
+      (await sessionObjects(cluster.core, cluster.namespace, sessionId)).pods.every((p) => p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded'),
+    );
+    expect((await sessionObjects(cluster.core, cluster.namespace, sessionId)).names).toEqual(left.names);
     const t0 = Date.now();
     await startGateway();
     const ms = await waitSessionGone(cluster.core, cluster.namespace, sessionId, 120_000);
     figure('reaper after gateway SIGKILL (grace 3 s)', { objects: left.names.length, msFromRestart: Date.now() - t0, goneAfterMs: ms });
+    // The new gateway's reaper did it: its log names every pod it reaped and the ConfigMap it swept.
+    const log = gw!.output();
+    expect(log, log.slice(-3000)).toContain('reaped executor pod');
+    expect(log).toMatch(/"resource":"configmaps".*swept session object/);
     const fresh = await startSession();
     expect((await runJob(fresh))[0]).toMatch(/-exec-\d+$/);
     await fresh.shutdown();
@@ -243,9 +252,9 @@ describe('a pyspark session in client mode against a real API server', () => {
     await runJob(kernel);
     const owned = await sessionObjects(cluster.core, cluster.namespace, sessionId);
     expect(owned.pods.length).toBeGreaterThan(0);
-    // Stop the gateway from collecting first: this is the path for when the gateway cannot.
+    // The gateway cannot collect (killed with its drivers): this is the path for that case.
     kernel.dispose();
-    await gw!.stop('SIGKILL');
+    await gw!.killContainer();
     const t0 = Date.now();
     await cluster.core.deleteNamespacedPod({ name: cluster.gatewayPod.name, namespace: cluster.namespace });
     const ms = await waitSessionGone(cluster.core, cluster.namespace, sessionId, 120_000);
