@@ -10,7 +10,8 @@ command -v go >/dev/null || { echo "control-plane: 'go' is not on PATH (Go >= 1.
 
 k8s_version="$(awk '$1=="k8s.io/kubernetes"{print $2}' "$tools/go.mod")"
 etcd_version="$(awk '$1=="go.etcd.io/etcd/server/v3"{print $2}' "$tools/go.mod")"
-key="$( { cat "$tools/go.mod" "$tools/go.sum"; go env GOVERSION; } | sha256sum | cut -c1-16)"
+# The pins, not the comments: go.mod without comment lines, go.sum, and the Go version.
+key="$( { grep -v '^[[:space:]]*//' "$tools/go.mod"; cat "$tools/go.sum"; go env GOVERSION; } | sha256sum | cut -c1-16)"
 root="${SPARKGATE_CONTROL_PLANE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sparkgate/control-plane}"
 out="$root/kubernetes-$k8s_version-etcd-$etcd_version-$key"
 

@@ -3,7 +3,7 @@
 // k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces the staging modules with
 // local paths), so this module requires it and replaces every staging module with the
 // matching published v0.X.Y release. Regenerate the replace list with
-// `bash test/control-plane/gen-replaces.sh` when bumping KUBERNETES_VERSION.
+// `bash test/control-plane/gen-replaces.sh v1.X.Y` when bumping k8s.io/kubernetes.
 module sparkgate.dev/test/control-plane/tools
 
 go 1.26.0
