@@ -22,7 +22,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { KernelManager, type Kernel } from '@jupyterlab/services';
+import type { Kernel } from '@jupyterlab/services';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { ExecutorCollector } from '../src/k8s/executor-collector.js';
 import { createKubeClient } from '../src/k8s/kube-client.js';
@@ -30,7 +30,6 @@ import { executorLabels } from '../src/k8s/label-selector.js';
 import { sparkAppId } from '../src/spark/session-naming.js';
 import { GatewayCluster } from '../test/control-plane/gateway-cluster.js';
 import { sessionObjects, waitSessionGone, waitUntil } from '../test/control-plane/session-objects.js';
-import { startGatewayProcess, type GatewayProcess } from '../test/helpers/gateway-process.js';
 import type { BenchOptions } from './bench-options.js';
 import { phaseBudgetMs } from './budgets.js';
 import type { DeadlineScope } from './deadline.js';
@@ -170,19 +169,15 @@ async function measureSessions(
   submits: number,
 ): Promise<Pick<K8sResults, 'submit' | 'reaper'>> {
   const { core, namespace } = cluster;
-  let gw: GatewayProcess | undefined = await scope.wait(
-    startGatewayProcess(cluster.gatewayEnv({ SPARKGATE_KERNEL_START_TIMEOUT_MS: '180000', SPARKGATE_SPARK_REAPER_GRACE_MS: String(REAPER_GRACE_MS) })),
-    120_000,
-    'sparkgate serve (kubernetes mode) to start',
-  );
-  let km = new KernelManager({ serverSettings: gw.settings });
+  const env = { SPARKGATE_SPARK_REAPER_GRACE_MS: String(REAPER_GRACE_MS) };
+  const gw = await scope.wait(cluster.startGateway(env), 120_000, 'sparkgate serve (kubernetes mode) to start');
   try {
     const res = await gw.api('/api/kernels', {
       method: 'POST',
       body: JSON.stringify({ name: 'pyspark', env: { KERNEL_SPARK_CONF: JSON.stringify({ 'spark.dynamicAllocation.executorIdleTimeout': '2s' }) } }),
     });
     if (res.status !== 201) throw new Error(`POST /api/kernels: ${res.status} ${await res.text()}`);
-    const kernel = km.connectTo({ model: (await res.json()) as Kernel.IModel });
+    const kernel = cluster.kernels!.connectTo({ model: (await res.json()) as Kernel.IModel });
     const sessionId = kernel.id;
     const first: number[] = [];
     const toPod: number[] = [];
@@ -207,9 +202,8 @@ async function measureSessions(
     await scope.wait(execute(kernel, 'sc.parallelize(range(100), 2).count()'), 180_000, 'a job before SIGKILL');
     const left = (await sessionObjects(core, namespace, sessionId)).names.length;
     kernel.dispose();
-    km.dispose();
     // The gateway and its drivers at once (an OOM kill of the container): nobody cleans up.
-    await gw.killContainer();
+    await cluster.stopGateway('kill-container');
     await scope.wait(
       waitUntil('executors to fail without their driver', 120_000, async () =>
         (await sessionObjects(core, namespace, sessionId)).pods.every((p) => p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded'),
@@ -218,12 +212,7 @@ async function measureSessions(
       'executors to exit without their driver',
     );
     const started = performance.now();
-    gw = await scope.wait(
-      startGatewayProcess(cluster.gatewayEnv({ SPARKGATE_SPARK_REAPER_GRACE_MS: String(REAPER_GRACE_MS) })),
-      120_000,
-      'the next gateway to start',
-    );
-    km = new KernelManager({ serverSettings: gw.settings });
+    await scope.wait(cluster.startGateway(env), 120_000, 'the next gateway to start');
     await scope.wait(waitSessionGone(core, namespace, sessionId, 120_000), 130_000, 'the reaper to remove what the killed gateway left');
     const reaperMs = Math.round(performance.now() - started);
     return {
@@ -231,7 +220,6 @@ async function measureSessions(
       reaper: { ms: reaperMs, graceMs: REAPER_GRACE_MS, objects: left },
     };
   } finally {
-    km.dispose();
-    await gw?.stop('SIGTERM');
+    await cluster.stopGateway('SIGTERM');
   }
 }

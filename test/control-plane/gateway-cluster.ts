@@ -18,10 +18,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { KernelManager } from '@jupyterlab/services';
 import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { REPO_ROOT } from '../../src/config.js';
 import { VENV_PYTHON } from '../helpers/python.js';
 import { testSparkPortsEnv } from '../helpers/gateway.js';
+import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { ControlPlane } from './control-plane.js';
 import { NodeAgent } from './node-agent.js';
 
@@ -48,6 +50,9 @@ export class GatewayCluster {
   saKubeconfig = '';
   saTokenFile = '';
   podTemplateFile = '';
+  /** The `sparkgate serve` process acting as the gateway pod now, and a KernelManager on it. */
+  gateway: GatewayProcess | undefined;
+  kernels: KernelManager | undefined;
   private sparkHome = '';
   private config: Record<string, string> = {};
   private stopped = false;
@@ -200,9 +205,33 @@ export class GatewayCluster {
     };
   }
 
+  /**
+   * Start `sparkgate serve` as the gateway pod with `gatewayEnv(extra)`, after stopping the one
+   * running (SIGTERM): two gateways acting as one pod would reap each other's sessions.
+   */
+  async startGateway(extra: Record<string, string> = {}): Promise<GatewayProcess> {
+    await this.stopGateway('SIGTERM');
+    const gateway = await startGatewayProcess(this.gatewayEnv({ SPARKGATE_KERNEL_START_TIMEOUT_MS: '240000', ...extra }));
+    this.gateway = gateway;
+    this.kernels = new KernelManager({ serverSettings: gateway.settings });
+    await this.kernels.ready;
+    return gateway;
+  }
+
+  /** Stop the gateway (a signal, or `kill-container`: it and its drivers SIGKILLed at once). */
+  async stopGateway(how: NodeJS.Signals | 'kill-container'): Promise<void> {
+    this.kernels?.dispose();
+    this.kernels = undefined;
+    const gateway = this.gateway;
+    this.gateway = undefined;
+    if (how === 'kill-container') await gateway?.killContainer();
+    else await gateway?.stop(how);
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.stopGateway('SIGTERM');
     await this.agent?.stop();
     await this.cp.stop();
     rmSync(this.dir, { recursive: true, force: true });

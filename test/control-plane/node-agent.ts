@@ -22,7 +22,7 @@ const DEFAULT_ENTRYPOINT = resolve(dirname(new URL(import.meta.url).pathname), '
 export interface NodeAgentOptions {
   kubeConfig: KubeConfig; // admin credentials
   namespace: string; // watch pods in this namespace
-  sparkHome: string; // local Spark: $sparkHome/jars/* is the classpath
+  sparkHome: string; // the executors' SPARK_HOME (the entrypoint puts its jars/ on the classpath)
   workDir: string; // per-pod folders go under here
   nodeName?: string; // default 'sparkgate-test-node'
   /** The image's executor entrypoint (default: the repository's manifests/executor-entrypoint.sh). */

@@ -2,8 +2,19 @@
  * Test infrastructure: what a session has in the real API server (executor pods, the executor
  * ConfigMap, PVCs, Services) and helpers to wait on it.
  */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import { REPO_ROOT } from '../../src/config.js';
 import { sparkAppId } from '../../src/spark/session-naming.js';
+
+/** Where the Kubernetes scenarios write their timings (one JSON object a line). */
+export const FIGURES_FILE = path.join(REPO_ROOT, 'test-artifacts', 'control-plane-gc.json');
+
+export function recordFigure(scenario: string, values: Record<string, unknown>): void {
+  mkdirSync(path.dirname(FIGURES_FILE), { recursive: true });
+  appendFileSync(FIGURES_FILE, `${JSON.stringify({ scenario, ...values })}\n`);
+}
 
 export interface SessionObjects {
   pods: V1Pod[];

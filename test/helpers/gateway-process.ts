@@ -4,9 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { ServerConnection } from '@jupyterlab/services';
-import WebSocket from 'ws';
+import type { ServerConnection } from '@jupyterlab/services';
 import { REPO_ROOT } from '../../src/config.js';
+import { makeSettings } from '../../src/runner/gateway-client.js';
 import { descendants } from '../soak/process-probe.js';
 import { waitFor } from './kernel-client.js';
 
@@ -46,16 +46,7 @@ export async function startGatewayProcess(env: Record<string, string>, options: 
     child,
     url,
     token,
-    settings: ServerConnection.makeSettings({
-      baseUrl: url,
-      wsUrl: url.replace(/^http/, 'ws'),
-      token,
-      appendToken: true,
-      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-      fetch: globalThis.fetch,
-      Request: globalThis.Request,
-      Headers: globalThis.Headers,
-    }),
+    settings: makeSettings(url, token),
     output: () => out,
     api: (route, init = {}) =>
       fetch(`${url}${route}`, {

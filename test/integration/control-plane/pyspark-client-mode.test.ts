@@ -8,46 +8,28 @@
  * what it owns; the API server's audit log shows the gateway's ServiceAccount used only what its
  * Role grants. Timings go to test-artifacts/control-plane-gc.json.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { KernelManager, type Kernel } from '@jupyterlab/services';
+import type { Kernel } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../../src/config.js';
 import { REQUIRED_RBAC } from '../../../src/k8s/rbac.js';
 import { sparkAppId } from '../../../src/spark/session-naming.js';
 import { GatewayCluster } from '../../control-plane/gateway-cluster.js';
-import { sessionObjects, waitSessionGone, waitUntil } from '../../control-plane/session-objects.js';
-import { startGatewayProcess, type GatewayProcess } from '../../helpers/gateway-process.js';
+import { recordFigure, sessionObjects, waitSessionGone, waitUntil } from '../../control-plane/session-objects.js';
+import type { GatewayProcess } from '../../helpers/gateway-process.js';
 import { execute } from '../../helpers/kernel-client.js';
 
 const SLOW = 600_000;
-const FIGURES = path.join(REPO_ROOT, 'test-artifacts', 'control-plane-gc.json');
+const figure = recordFigure;
 
 let cluster: GatewayCluster;
-let gw: GatewayProcess | undefined;
-let km: KernelManager | undefined;
-
-function figure(scenario: string, values: Record<string, unknown>): void {
-  mkdirSync(path.dirname(FIGURES), { recursive: true });
-  appendFileSync(FIGURES, `${JSON.stringify({ scenario, ...values })}\n`);
-}
-
-/** One gateway at a time: two gateways as the same pod would reap each other's sessions. */
-async function startGateway(extra: Record<string, string> = {}): Promise<GatewayProcess> {
-  km?.dispose();
-  await gw?.stop('SIGTERM');
-  gw = await startGatewayProcess(cluster.gatewayEnv({ SPARKGATE_KERNEL_START_TIMEOUT_MS: '180000', ...extra }));
-  km = new KernelManager({ serverSettings: gw.settings });
-  await km.ready;
-  return gw;
-}
+const gw = (): GatewayProcess => cluster.gateway!;
+const startGateway = (extra: Record<string, string> = {}) => cluster.startGateway(extra);
 
 /** POST /api/kernels as Jupyter Server's gateway client does (env with KERNEL_* variables). */
 async function startSession(env: Record<string, string> = {}): Promise<Kernel.IKernelConnection> {
-  const res = await gw!.api('/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'pyspark', env }) });
+  const res = await gw().api('/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'pyspark', env }) });
   expect(res.status, await res.clone().text()).toBe(201);
   const model = (await res.json()) as Kernel.IModel;
-  const kernel = km!.connectTo({ model });
+  const kernel = cluster.kernels!.connectTo({ model });
   await kernel.info;
   return kernel;
 }
@@ -81,8 +63,6 @@ beforeAll(async () => {
 }, SLOW);
 
 afterAll(async () => {
-  km?.dispose();
-  await gw?.stop('SIGTERM');
   await cluster?.stop();
 }, SLOW);
 
@@ -117,7 +97,7 @@ describe('a pyspark session in client mode against a real API server', () => {
     expect(names.some((n) => /^configmap\/spark-exec-.*-conf-map$/.test(n)), names.join(',')).toBe(true);
 
     // The gateway's executor listing (its reaper's informer cache) sees them too.
-    const listed = await gw!.api(`/api/sparkgate/sessions/${sessionId}/executors`);
+    const listed = await gw().api(`/api/sparkgate/sessions/${sessionId}/executors`);
     expect(listed.status).toBe(200);
 
     // Idle: dynamic allocation (min 0, shuffle tracking) releases every executor; Spark deletes the pods.
@@ -134,7 +114,7 @@ describe('a pyspark session in client mode against a real API server', () => {
     const before = await sessionObjects(cluster.core, cluster.namespace, sessionId);
     expect(before.pods.length).toBeGreaterThan(0);
     const t0 = Date.now();
-    const res = await gw!.api(`/api/kernels/${sessionId}`, { method: 'DELETE' });
+    const res = await gw().api(`/api/kernels/${sessionId}`, { method: 'DELETE' });
     expect(res.status).toBe(204);
     const deleteMs = Date.now() - t0;
     expect((await sessionObjects(cluster.core, cluster.namespace, sessionId)).names).toEqual([]);
@@ -174,8 +154,9 @@ describe('a pyspark session in client mode against a real API server', () => {
     expect((await sessionObjects(cluster.core, cluster.namespace, sessionId)).pods.length).toBeGreaterThan(0);
     kernel.dispose();
     const t0 = Date.now();
-    await gw!.stop('SIGTERM');
-    expect(gw!.child.exitCode, gw!.output().slice(-2000)).toBe(0);
+    const stopped = gw();
+    await cluster.stopGateway('SIGTERM');
+    expect(stopped.child.exitCode, stopped.output().slice(-2000)).toBe(0);
     expect((await sessionObjects(cluster.core, cluster.namespace, sessionId)).names).toEqual([]);
     figure('gateway SIGTERM', { ms: Date.now() - t0 });
   }, SLOW);
@@ -188,7 +169,7 @@ describe('a pyspark session in client mode against a real API server', () => {
     kernel.dispose(); // culling spares connected kernels (cullConnected=false)
     const objectsGoneMs = await waitSessionGone(cluster.core, cluster.namespace, sessionId, 120_000);
     // The kernel leaves the list once its shutdown (collection included) has returned.
-    const culledMs = await waitUntil('kernel culled', 60_000, async () => (await gw!.api(`/api/kernels/${sessionId}`)).status === 404);
+    const culledMs = await waitUntil('kernel culled', 60_000, async () => (await gw().api(`/api/kernels/${sessionId}`)).status === 404);
     expect((await sessionObjects(cluster.core, cluster.namespace, sessionId)).names).toEqual([]);
     figure('culled after 8 s idle', { objectsGoneMs, culledMs });
   }, SLOW);
@@ -203,7 +184,7 @@ describe('a pyspark session in client mode against a real API server', () => {
     // The gateway and its drivers die at once (an OOM kill of the container): no SparkContext.stop,
     // no collection. The executors lose their driver and exit; their pod objects and the executor
     // ConfigMap stay until someone deletes them.
-    await gw!.killContainer();
+    await cluster.stopGateway('kill-container');
     await waitUntil('executors to fail without their driver', 120_000, async () =>
       (await sessionObjects(cluster.core, cluster.namespace, sessionId)).pods.every((p) => p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded'),
     );
@@ -213,7 +194,7 @@ describe('a pyspark session in client mode against a real API server', () => {
     const ms = await waitSessionGone(cluster.core, cluster.namespace, sessionId, 120_000);
     figure('reaper after gateway SIGKILL (grace 3 s)', { objects: left.names.length, msFromRestart: Date.now() - t0, goneAfterMs: ms });
     // The new gateway's reaper did it: its log names every pod it reaped and the ConfigMap it swept.
-    const log = gw!.output();
+    const log = gw().output();
     expect(log, log.slice(-3000)).toContain('reaped executor pod');
     expect(log).toMatch(/"resource":"configmaps".*swept session object/);
     const fresh = await startSession();
@@ -254,12 +235,11 @@ describe('a pyspark session in client mode against a real API server', () => {
     expect(owned.pods.length).toBeGreaterThan(0);
     // The gateway cannot collect (killed with its drivers): this is the path for that case.
     kernel.dispose();
-    await gw!.killContainer();
+    await cluster.stopGateway('kill-container');
     const t0 = Date.now();
     await cluster.core.deleteNamespacedPod({ name: cluster.gatewayPod.name, namespace: cluster.namespace });
     const ms = await waitSessionGone(cluster.core, cluster.namespace, sessionId, 120_000);
     figure('garbage collector after gateway pod deletion', { objects: owned.names.length, ms: Date.now() - t0, goneAfterMs: ms });
-    gw = undefined;
     await cluster.createGatewayPod();
   }, SLOW);
 

@@ -4,39 +4,29 @@
  * classes, served by the driver) execute in executor pods the real API server holds and the node
  * agent runs; shutdown leaves nothing of the session.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { KernelManager, type Kernel } from '@jupyterlab/services';
+import type { Kernel } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../../src/config.js';
 import { sparkAppId } from '../../../src/spark/session-naming.js';
 import { GatewayCluster } from '../../control-plane/gateway-cluster.js';
-import { sessionObjects } from '../../control-plane/session-objects.js';
-import { startGatewayProcess, type GatewayProcess } from '../../helpers/gateway-process.js';
+import { recordFigure, sessionObjects } from '../../control-plane/session-objects.js';
 import { execute } from '../../helpers/kernel-client.js';
 
 const SLOW = 600_000;
 
 let cluster: GatewayCluster;
-let gw: GatewayProcess;
-let km: KernelManager;
 
 beforeAll(async () => {
   cluster = await GatewayCluster.start();
-  gw = await startGatewayProcess(cluster.gatewayEnv({ SPARKGATE_KERNEL_START_TIMEOUT_MS: '240000' }));
-  km = new KernelManager({ serverSettings: gw.settings });
-  await km.ready;
+  await cluster.startGateway();
 }, SLOW);
 
 afterAll(async () => {
-  km?.dispose();
-  await gw?.stop('SIGTERM');
   await cluster?.stop();
 }, SLOW);
 
 describe('a spark-scala session in client mode against a real API server', () => {
   it('runs a job in executor pods and leaves nothing after shutdown', async () => {
-    const kernel: Kernel.IKernelConnection = await km.startNew({ name: 'spark-scala' });
+    const kernel: Kernel.IKernelConnection = await cluster.kernels!.startNew({ name: 'spark-scala' });
     await kernel.info;
     const sessionId = kernel.id;
     const submitted = Date.now();
@@ -64,8 +54,6 @@ describe('a spark-scala session in client mode against a real API server', () =>
     await kernel.shutdown();
     const shutdownMs = Date.now() - t0;
     expect((await sessionObjects(cluster.core, cluster.namespace, sessionId)).names).toEqual([]);
-    const figures = path.join(REPO_ROOT, 'test-artifacts', 'control-plane-gc.json');
-    mkdirSync(path.dirname(figures), { recursive: true });
-    appendFileSync(figures, `${JSON.stringify({ scenario: 'spark-scala job + shutdown', jobMs, objects: objects.names.length, shutdownMs })}\n`);
+    recordFigure('spark-scala job + shutdown', { jobMs, objects: objects.names.length, shutdownMs });
   }, SLOW);
 });
