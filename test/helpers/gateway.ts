@@ -33,10 +33,21 @@ export interface TestGateway {
  * Spark port ranges of their own for each test gateway. Gateways of test files running side by
  * side would otherwise all hand out 40000, 40001, ... (each allocator only knows its own
  * sessions), and a port probed free is bound by the driver JVM seconds later. Below the
- * ephemeral range (32768+), in one of 200 random blocks of 60 ports.
+ * ephemeral range (32768+), in blocks of 60 ports: the 200 blocks are split between vitest's
+ * workers (VITEST_POOL_ID), so files running at once never share a block, and within a file
+ * each gateway takes the next block after a random start (a block used a moment ago by an
+ * earlier file of the same worker is unlikely to come back soon).
  */
+const PORT_BLOCKS = 200;
+const WORKER_SHARES = 4;
+let nextBlock: number | undefined;
+
 export function testSparkPorts(): Record<string, string> {
-  const base = 20_000 + Math.floor(Math.random() * 200) * 60;
+  const share = (Math.max(1, Number(process.env['VITEST_POOL_ID'] ?? '1') || 1) - 1) % WORKER_SHARES;
+  const perShare = PORT_BLOCKS / WORKER_SHARES;
+  nextBlock ??= Math.floor(Math.random() * perShare);
+  const block = (nextBlock++ % perShare) * WORKER_SHARES + share;
+  const base = 20_000 + block * 60;
   const range = (from: number): string => `${from}-${from + 19}`;
   return { driverPortRange: range(base), blockManagerPortRange: range(base + 20), uiPortRange: range(base + 40) };
 }
