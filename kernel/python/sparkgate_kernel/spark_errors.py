@@ -124,10 +124,20 @@ class KeyboardInterrupt(builtins.KeyboardInterrupt):  # noqa: A001 - clients see
         return shell.InteractiveTB.structured_traceback(builtins.KeyboardInterrupt, self, tb)
 
 
+# What py4j logs on the root logger (so into the cell's stderr) when an interrupt lands in a JVM
+# call: the interrupt itself, and, when the interrupt closed the connection under another call
+# (the progress poller's, a retried command), the network error of that call, which py4j retries.
+_PY4J_INTERRUPT_NOISE = frozenset({"KeyboardInterrupt while sending command.", "Exception while sending command."})
+
+
 def _drop_py4j_interrupt_log(record: logging.LogRecord) -> bool:
-    # py4j logs "KeyboardInterrupt while sending command." with a traceback on the root logger
-    # (so into the cell's stderr) each time an interrupt lands in a JVM call.
-    return record.getMessage() != "KeyboardInterrupt while sending command."
+    if record.getMessage() not in _PY4J_INTERRUPT_NOISE or "py4j" not in record.pathname:
+        return True
+    # Not the user's business, but kept: into the kernel's log (py4j's logger), not the cell.
+    py4j_log = logging.getLogger("py4j")
+    if py4j_log.handlers:
+        py4j_log.handle(record)
+    return False
 
 
 def install(shell: Any) -> None:
