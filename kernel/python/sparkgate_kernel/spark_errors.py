@@ -140,6 +140,18 @@ def _drop_py4j_interrupt_log(record: logging.LogRecord) -> bool:
     return False
 
 
+def _interrupted(value: BaseException) -> bool:
+    """Was this error raised while a KeyboardInterrupt was on its way out (its cause or context)?"""
+    seen: set[int] = set()
+    e: BaseException | None = value
+    while e is not None and id(e) not in seen:
+        if isinstance(e, builtins.KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
+
+
 def install(shell: Any) -> None:
     """Register the short rendering on an IPython shell (no-op without pyspark)."""
     types = spark_exception_types()
@@ -153,6 +165,15 @@ def install(shell: Any) -> None:
         # IPython calls a custom handler instead of showing anything: publish the error here
         # (ipykernel's _showtraceback sends the iopub `error` and keeps it for the reply).
         render = getattr(value, "_render_traceback_", None)
+        if _interrupted(value):
+            # An interrupt landed in a JVM call; py4j closed that connection, and pyspark's
+            # cleanup on the way out (e.g. resetting the call site) failed on it, replacing the
+            # KeyboardInterrupt with a Py4JNetworkError. The user interrupted: say so.
+            where = cell_line(tb, library_dirs)
+            message = "the cell was interrupted; its running Spark jobs were cancelled"
+            stb = render_lines("KeyboardInterrupt", message, [where] if where else None)
+            shell_._showtraceback(builtins.KeyboardInterrupt, message, stb)
+            return stb
         if callable(render):  # already made brief where it was raised (the SQL runner)
             stb = render()
         else:
