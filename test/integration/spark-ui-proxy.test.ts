@@ -32,7 +32,7 @@ let uiCookie: string;
 beforeAll(async () => {
   tg = await startGateway({
     kernelStartTimeoutMs: 180_000,
-    spark: { driverPortRange: '45000-45002', blockManagerPortRange: '45100-45102', uiPortRange: '45200-45202' },
+    spark: { driverPortRange: '19600-19602', blockManagerPortRange: '19700-19702', uiPortRange: '19800-19802' },
   });
   km = new KernelManager({ serverSettings: tg.settings });
   kernel = await km.startNew({ name: 'pyspark' });

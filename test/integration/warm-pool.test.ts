@@ -204,7 +204,7 @@ describe('warm pool for Spark sessions', () => {
   it('pre-renders the driver conf for the pooled session id and starts cold when the request changes it', async () => {
     const g = await startGateway({
       warmPool: { 'spark-env': 1 },
-      spark: { driverPortRange: '41300-41304', blockManagerPortRange: '41400-41404', uiPortRange: '41500-41504' },
+      spark: { driverPortRange: '19300-19304', blockManagerPortRange: '19400-19404', uiPortRange: '19500-19504' },
     });
     const m = new KernelManager({ serverSettings: g.settings });
     try {
@@ -218,7 +218,7 @@ describe('warm pool for Spark sessions', () => {
       const out = await execute(kernel, "import json, os; c = json.load(open(os.environ['SPARKGATE_SPARK_CONF_FILE'])); print(c['spark.ui.proxyBase'], c['spark.driver.memory'])");
       expect(out.errors).toEqual([]);
       expect(out.stdout.trim()).toBe(`/api/sparkgate/sessions/${id}/ui 2g`);
-      expect(g.gateway.spark.session(id)?.ports.uiPort).toBeGreaterThanOrEqual(41500);
+      expect(g.gateway.spark.session(id)?.ports.uiPort).toBeGreaterThanOrEqual(19500);
       kernel.dispose();
 
       // A request for another driver size cannot use a driver that is already running.
