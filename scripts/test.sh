@@ -54,7 +54,8 @@ node -e '
   for (const f of files) {
     const r = JSON.parse(fs.readFileSync(`test-artifacts/${f}`, "utf8"));
     passed += r.numPassedTests;
-    failed += r.numFailedTests + (r.numFailedTestSuites || 0);
+    // A file that failed to load has no test results of its own: count it once.
+    failed += r.numFailedTests + r.testResults.filter((t) => t.status === "failed" && t.assertionResults.length === 0).length;
     skipped += r.numPendingTests + (r.numTodoTests || 0);
   }
   console.log(`${passed} passed, ${failed} failed, ${skipped} skipped (${files.join(", ")})`);

@@ -97,6 +97,7 @@ def attach(kernel: Any, shell: Any, runtime: SparkRuntime, settings: Settings) -
 
     kernel.sparkgate_hooks = KernelHooks(
         on_interrupt=runtime.cancel_all_jobs,
+        on_interrupted=lambda: runtime.cancel_all_jobs(wait_s=10.0),
         on_shutdown=runtime.stop,
         is_complete=is_complete if sql_kind else None,
     )

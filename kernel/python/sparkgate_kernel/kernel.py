@@ -24,6 +24,7 @@ from .spark_errors import KeyboardInterrupt as SparkKeyboardInterrupt
 @dataclass(frozen=True)
 class KernelHooks:
     on_interrupt: Callable[[], None]
+    on_interrupted: Callable[[], None]
     on_shutdown: Callable[[], object]
     is_complete: Callable[[str], dict[str, str]] | None = None
 
@@ -34,7 +35,10 @@ class SparkgateKernel(IPythonKernel):
     def pre_handler_hook(self) -> None:
         self.saved_sigint_handler = signal.signal(signal.SIGINT, self._sparkgate_sigint)
 
+    _sparkgate_interrupted = False
+
     def _sparkgate_sigint(self, signum: int, frame: Any) -> None:
+        self._sparkgate_interrupted = True
         hooks = self.sparkgate_hooks
         if hooks is not None:
             hooks.on_interrupt()
@@ -42,7 +46,18 @@ class SparkgateKernel(IPythonKernel):
 
     async def do_execute(self, *args: Any, **kwargs: Any) -> Any:
         """The execute_reply's evalue without a JVM stack trace (Py4JJavaError carries one)."""
+        self._sparkgate_interrupted = False
         reply = await super().do_execute(*args, **kwargs)
+        hooks = self.sparkgate_hooks
+        if self._sparkgate_interrupted and hooks is not None:
+            # The handler's cancel runs while the interrupt unwinds pyspark and py4j (which close
+            # the interrupted call's connection); a job can outlive it under load. Ask again, now
+            # that the cell is over, before the reply says it is.
+            hooks.on_interrupted()
+            if isinstance(reply, dict) and reply.get("status") == "error":
+                # Shown as the interrupt it is even when py4j's error on the closed connection
+                # was what reached the cell (spark_errors renders it so).
+                reply["ename"] = "KeyboardInterrupt"
         if isinstance(reply, dict) and reply.get("status") == "error" and isinstance(reply.get("evalue"), str):
             reply["evalue"] = short_text(reply["evalue"])
         return reply

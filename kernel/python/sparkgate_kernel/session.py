@@ -165,8 +165,9 @@ class SparkRuntime:
 
     # -- jobs and stop -------------------------------------------------------------------------
 
-    def cancel_all_jobs(self) -> None:
-        """Ask Spark to cancel running jobs, off the calling thread (used from a signal handler)."""
+    def cancel_all_jobs(self, wait_s: float | None = None) -> None:
+        """Ask Spark to cancel running jobs, off the calling thread (a signal handler must not
+        block on the JVM). ``wait_s`` waits that long for Spark to take the request."""
         context = self.context_if_ready()
         if context is None:
             return
@@ -174,10 +175,14 @@ class SparkRuntime:
         def cancel() -> None:
             try:
                 context.cancelAllJobs()
+                log.info("asked Spark to cancel all jobs")
             except Exception as e:  # noqa: BLE001
                 log.warning("cancelAllJobs failed: %s", describe(e))
 
-        threading.Thread(target=cancel, name="sparkgate-cancel-jobs", daemon=True).start()
+        thread = threading.Thread(target=cancel, name="sparkgate-cancel-jobs", daemon=True)
+        thread.start()
+        if wait_s is not None:
+            thread.join(wait_s)
 
     def stop(self, timeout_s: float | None = None) -> bool:
         """spark.stop() in a thread, waiting at most ``timeout_s``. Safe to call many times, from

@@ -194,9 +194,13 @@ describe('a pyspark session in client mode against a real API server', () => {
     const ms = await waitSessionGone(cluster.core, cluster.namespace, sessionId, 120_000);
     figure('reaper after gateway SIGKILL (grace 3 s)', { objects: left.names.length, msFromRestart: Date.now() - t0, goneAfterMs: ms });
     // The new gateway's reaper did it: its log names every pod it reaped and the ConfigMap it swept.
+    // (The API shows an object gone as soon as the DELETE is served; the gateway's log line for it
+    // is written after the response reaches it and may come moments later: wait for it.)
+    const reaperLogged = (log: string): boolean => log.includes('reaped executor pod') && /"resource":"configmaps".*swept session object/.test(log);
+    await waitUntil('the reaper\'s log lines', 15_000, async () => reaperLogged(gw().output())).catch(() => undefined);
     const log = gw().output();
     expect(log, log.slice(-3000)).toContain('reaped executor pod');
-    expect(log).toMatch(/"resource":"configmaps".*swept session object/);
+    expect(log, log.slice(-3000)).toMatch(/"resource":"configmaps".*swept session object/);
     const fresh = await startSession();
     expect((await runJob(fresh))[0]).toMatch(/-exec-\d+$/);
     await fresh.shutdown();
