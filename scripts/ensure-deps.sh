@@ -38,6 +38,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 bash scripts/ensure-python.sh "$mode"
+# The tests also drive today's Jupyter (Jupyter Server 2, JupyterLab 4) from their own venv.
+[ "$mode" = "test" ] && bash scripts/ensure-python.sh jupyter
 
 # npm ci when node_modules is missing or older than the lock file (it also builds dist/).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -38,7 +38,8 @@ export interface SessionContribution {
   files?: string[];
 }
 
-export type SessionEndReason = 'shutdown' | 'restart' | 'culled' | 'crashed' | 'start_failed' | 'gateway_stop';
+/** `abandoned`: the client that asked for the start went away before it finished (its timeout). */
+export type SessionEndReason = 'shutdown' | 'restart' | 'culled' | 'crashed' | 'start_failed' | 'abandoned' | 'gateway_stop';
 
 export interface SessionPlugin {
   readonly name: string;

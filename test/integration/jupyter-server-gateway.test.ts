@@ -1,100 +1,51 @@
 /**
- * How JupyterLab really uses sparkgate: a real Jupyter Server (Debian python3-jupyter-server)
- * started with --gateway-url pointing at sparkgate, driven by @jupyterlab/services. Jupyter
- * Server proxies REST and the kernel websocket (legacy protocol) to us.
+ * How JupyterLab really uses sparkgate: a real Jupyter Server started with --gateway-url pointing
+ * at sparkgate, driven by @jupyterlab/services. Jupyter Server proxies REST and the kernel
+ * websocket to us. Every test runs against Jupyter Server 2 (with JupyterLab 4, what users run
+ * today: .venv-jupyter) and against Debian's Jupyter Server 1.23.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { KernelManager, KernelSpecManager, ServerConnection } from '@jupyterlab/services';
-import WebSocket from 'ws';
+import { KernelAPI, KernelManager, KernelSpecManager, type Kernel } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { execute, waitFor } from '../helpers/kernel-client.js';
+import { startJupyterServer, type JupyterServerKind, type RunningJupyterServer } from '../helpers/jupyter-server.js';
+import { alive, execute, waitFor } from '../helpers/kernel-client.js';
 
-const JUPYTER_PYTHON = process.env['SPARKGATE_TEST_JUPYTER_PYTHON'] ?? '/usr/bin/python3';
+const SERVERS: JupyterServerKind[] = ['jupyter-server-2', 'jupyter-server-1'];
 
-let tg: TestGateway;
-let jupyter: ChildProcess;
-let rootDir: string;
-let settings: ServerConnection.ISettings;
-let jupyterLog = '';
+describe.each(SERVERS)('%s in gateway mode', (kind) => {
+  let tg: TestGateway;
+  let jupyter: RunningJupyterServer;
+  let km: KernelManager;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+  beforeAll(async () => {
+    // A warm pool: what Jupyter Server sends with every start (KERNEL_USERNAME, KERNEL_LAUNCH_TIMEOUT,
+    // KERNEL_WORKING_DIR) must not keep JupyterLab users from pooled sessions.
+    // KERNEL_SPARKGATE_TEAM is declared harmless for pooled sessions, like the defaults.
+    tg = await startGateway({
+      warmPool: 'plain-python=1',
+      warmPoolIgnoredEnv: ['KERNEL_USERNAME', 'KERNEL_LAUNCH_TIMEOUT', 'KERNEL_WORKING_DIR', 'KERNEL_SPARKGATE_TEAM'],
     });
-    server.on('error', reject);
+    // Jupyter Server forwards the KERNEL_* variables of its own environment to every kernel start.
+    jupyter = await startJupyterServer({ kind, gatewayUrl: tg.url, gatewayToken: tg.token, env: { KERNEL_SPARKGATE_TEAM: 'data-eng' } });
+    km = new KernelManager({ serverSettings: jupyter.settings });
+    await km.ready;
   });
-}
 
-beforeAll(async () => {
-  // A warm pool: what Jupyter Server sends with every start (KERNEL_USERNAME, KERNEL_LAUNCH_TIMEOUT,
-  // KERNEL_WORKING_DIR) must not keep JupyterLab users from pooled sessions.
-  tg = await startGateway({ warmPool: 'plain-python=1' });
-  rootDir = mkdtempSync(path.join(os.tmpdir(), 'sparkgate-jupyter-'));
-  const port = await freePort();
-  const jupyterToken = 'jupyter-test-token';
-  jupyter = spawn(
-    JUPYTER_PYTHON,
-    [
-      '-m',
-      'jupyter_server',
-      `--gateway-url=${tg.url}`,
-      `--GatewayClient.auth_token=${tg.token}`,
-      '--GatewayClient.request_timeout=60',
-      `--ServerApp.token=${jupyterToken}`,
-      '--ServerApp.ip=127.0.0.1',
-      `--ServerApp.port=${port}`,
-      '--ServerApp.port_retries=0',
-      '--ServerApp.open_browser=False',
-      '--ServerApp.allow_root=True',
-      `--ServerApp.root_dir=${rootDir}`,
-    ],
-    { env: { ...process.env, JUPYTER_CONFIG_DIR: rootDir, JUPYTER_RUNTIME_DIR: rootDir, JUPYTER_DATA_DIR: rootDir }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  jupyter.stdout!.on('data', (d) => (jupyterLog += d));
-  jupyter.stderr!.on('data', (d) => (jupyterLog += d));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitFor(() => /is running at|Jupyter Server .* is running/.test(jupyterLog) || jupyter.exitCode !== null, 60_000, 'jupyter server');
-  if (jupyter.exitCode !== null) throw new Error(`jupyter server exited:\n${jupyterLog}`);
-  settings = ServerConnection.makeSettings({
-    baseUrl,
-    wsUrl: baseUrl.replace('http', 'ws'),
-    token: jupyterToken,
-    appendToken: true,
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-    fetch: globalThis.fetch,
-    Request: globalThis.Request,
-    Headers: globalThis.Headers,
+  afterAll(async () => {
+    km?.dispose();
+    await jupyter?.stop();
+    await tg?.stop();
   });
-});
 
-afterAll(async () => {
-  if (jupyter && jupyter.exitCode === null) {
-    jupyter.kill('SIGTERM');
-    await new Promise((r) => jupyter.once('exit', r));
-  }
-  await tg?.stop();
-  if (rootDir) rmSync(rootDir, { recursive: true, force: true });
-});
-
-describe('Jupyter Server in gateway mode', () => {
   it('lists sparkgate kernelspecs', async () => {
-    const ksm = new KernelSpecManager({ serverSettings: settings });
+    const ksm = new KernelSpecManager({ serverSettings: jupyter.settings });
     await ksm.ready;
-    expect(Object.keys(ksm.specs!.kernelspecs)).toContain('plain-python');
+    expect(Object.keys(ksm.specs!.kernelspecs)).toEqual(expect.arrayContaining(['plain-python', 'pyspark', 'spark-scala', 'spark-sql']));
+    expect(ksm.specs!.kernelspecs['pyspark']!.display_name).toBe(tg.gateway.kernelspecs.get('pyspark').spec.display_name);
     ksm.dispose();
   });
 
-  it('starts a kernel on sparkgate, executes through the proxied websocket, shuts down', async () => {
-    const km = new KernelManager({ serverSettings: settings });
-    await km.ready;
+  it('starts a kernel on sparkgate with the KERNEL_* variables, executes through the proxied websocket, shuts down', async () => {
     await waitFor(() => tg.gateway.kernels.warmPool.kernels().length === 1, 30_000, 'warm pool filled');
     const pooled = tg.gateway.kernels.warmPool.kernels()[0]!.id;
     const kernel = await km.startNew({ name: 'plain-python' });
@@ -105,14 +56,104 @@ describe('Jupyter Server in gateway mode', () => {
     const result = await execute(kernel, 'print("via jupyter server")\n1+1');
     expect(result.stdout).toBe('via jupyter server\n');
     expect(result.results[0]!['text/plain']).toBe('2');
-    // Jupyter Server sends KERNEL_USERNAME and KERNEL_LAUNCH_TIMEOUT; both were accepted.
-    expect(Object.keys(tg.gateway.kernels.get(kernel.id).userEnv)).toContain('KERNEL_LAUNCH_TIMEOUT');
-    await kernel.interrupt();
-    await kernel.restart();
-    await waitFor(() => kernel.status === 'idle', 20_000, 'idle after restart');
-    expect((await execute(kernel, '3*3')).results[0]!['text/plain']).toBe('9');
+    // Jupyter Server sends KERNEL_USERNAME and KERNEL_LAUNCH_TIMEOUT, and its own KERNEL_* variables;
+    // all were accepted and reached the (pooled) kernel's environment.
+    const userEnv = tg.gateway.kernels.get(kernel.id).userEnv;
+    expect(Object.keys(userEnv)).toEqual(expect.arrayContaining(['KERNEL_LAUNCH_TIMEOUT', 'KERNEL_USERNAME', 'KERNEL_SPARKGATE_TEAM']));
+    const env = await execute(kernel, 'import os; print(os.environ["KERNEL_SPARKGATE_TEAM"], os.environ["KERNEL_USERNAME"] != "")');
+    expect(env.stdout).toBe('data-eng True\n');
     await kernel.shutdown();
     await waitFor(() => tg.gateway.kernels.find(kernel.id) === undefined, 10_000, 'kernel gone from sparkgate');
-    km.dispose();
+  });
+
+  it('interrupts a running cell and restarts; the kernel keeps its id and works after each', async () => {
+    const kernel = await km.startNew({ name: 'plain-python' });
+    await kernel.info;
+    const running = execute(kernel, 'import time\nfor _ in range(600): time.sleep(0.1)');
+    await waitFor(() => kernel.status === 'busy', 10_000, 'busy');
+    await new Promise((r) => setTimeout(r, 300));
+    await kernel.interrupt();
+    const interrupted = await running;
+    expect(interrupted.reply.content.status).toBe('error');
+    expect(interrupted.errors[0]?.ename).toBe('KeyboardInterrupt');
+    expect((await execute(kernel, '6*7')).results[0]!['text/plain']).toBe('42');
+    const pidBefore = tg.gateway.kernels.get(kernel.id).pid;
+    await kernel.restart();
+    await waitFor(() => kernel.status === 'idle', 20_000, 'idle after restart');
+    expect(tg.gateway.kernels.get(kernel.id).pid).not.toBe(pidBefore);
+    expect((await execute(kernel, 'x = 3\nx*3')).results[0]!['text/plain']).toBe('9');
+    await kernel.shutdown();
+  });
+
+  it('reconnects after the websocket drops: the session and its state survive', async () => {
+    const kernel = await km.startNew({ name: 'plain-python' });
+    await kernel.info;
+    await execute(kernel, 'kept = 41');
+    // The network drops the connection (no close handshake): the client reconnects on its own.
+    const statuses: Kernel.ConnectionStatus[] = [];
+    kernel.connectionStatusChanged.connect((_k, s) => statuses.push(s));
+    const ws = (kernel as unknown as { _ws: { terminate?: () => void; close: () => void } })._ws;
+    (ws.terminate ?? ws.close).call(ws);
+    await waitFor(() => statuses.includes('connecting') && kernel.connectionStatus === 'connected', 30_000, 'reconnected');
+    expect((await execute(kernel, 'kept + 1')).results[0]!['text/plain']).toBe('42');
+    // And an explicit reconnect (JupyterLab's "Reconnect to Kernel").
+    await kernel.reconnect();
+    expect((await execute(kernel, 'kept + 2')).results[0]!['text/plain']).toBe('43');
+    await kernel.shutdown();
+  });
+
+  it('a start slower than the client\'s timeout leaves no session behind', async () => {
+    // The kernel takes 6 s to start; this Jupyter Server waits 3 s. Jupyter Server 2 keeps
+    // request_timeout = KERNEL_LAUNCH_TIMEOUT + launch_timeout_pad and sends KERNEL_LAUNCH_TIMEOUT,
+    // so sparkgate gives up on the start first; had the client left first, sparkgate would end
+    // the kernel it started for nobody (start-retry.test.ts). Either way nothing is left.
+    const impatient = await startJupyterServer({
+      kind,
+      gatewayUrl: tg.url,
+      gatewayToken: tg.token,
+      args: ['--GatewayClient.request_timeout=3', '--GatewayClient.launch_timeout_pad=1'],
+      env: { KERNEL_LAUNCH_TIMEOUT: '2' },
+    });
+    try {
+      const before = new Set(tg.gateway.kernels.list().map((k) => k.id));
+      const logged = tg.logLines.length;
+      await expect(KernelAPI.startNew({ name: 'slow-start' }, impatient.settings)).rejects.toThrow();
+      const started = (): { pid: number }[] =>
+        tg.logLines
+          .slice(logged)
+          .filter((l) => l.includes('"kernelspec":"slow-start"') && l.includes('kernel process started'))
+          .map((l) => JSON.parse(l) as { pid: number });
+      await waitFor(() => started().length > 0, 10_000, 'the slow kernel process');
+      await waitFor(() => tg.gateway.kernels.list().every((k) => before.has(k.id)), 20_000, 'no kernel left from the start');
+      await waitFor(() => started().every(({ pid }) => !alive(pid)), 15_000, 'the slow kernel process gone');
+    } finally {
+      await impatient.stop();
+    }
+  });
+
+  it('sees culling: a kernel sparkgate culled is gone from Jupyter Server\'s list too', async () => {
+    // Jupyter Server 1.x keeps its websockets to the gateway open after its client leaves (2.x
+    // closes them), so there only cull_connected=True culls; the README says so.
+    const cullConnected = kind === 'jupyter-server-1';
+    const culling = await startGateway({ cullIdleTimeoutSeconds: 3, cullIntervalSeconds: 1, cullConnected });
+    const server = await startJupyterServer({ kind, gatewayUrl: culling.url, gatewayToken: culling.token });
+    try {
+      const manager = new KernelManager({ serverSettings: server.settings });
+      await manager.ready;
+      const kernel = await manager.startNew({ name: 'plain-python' });
+      await kernel.info;
+      const id = kernel.id;
+      expect((await KernelAPI.listRunning(server.settings)).map((k) => k.id)).toContain(id);
+      kernel.dispose(); // culling spares kernels with a connection (cull_connected=false)
+      if (!cullConnected) await waitFor(() => culling.gateway.kernels.find(id)?.connections === 0, 10_000, 'Jupyter Server to close its websocket to sparkgate');
+      await waitFor(() => culling.gateway.kernels.find(id) === undefined, 30_000, 'culled on sparkgate');
+      const listed = await KernelAPI.listRunning(server.settings);
+      expect(listed.map((k) => k.id)).not.toContain(id);
+      await expect(KernelAPI.getKernelModel(id, server.settings)).resolves.toBeUndefined();
+      manager.dispose();
+    } finally {
+      await server.stop();
+      await culling.stop();
+    }
   });
 });

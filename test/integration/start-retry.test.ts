@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { alive, waitFor } from '../helpers/kernel-client.js';
 
 let tg: TestGateway;
 
@@ -32,5 +33,18 @@ describe('kernel start', () => {
     expect(res.status).toBe(500);
     expect(((await res.json()) as { message: string }).message).toContain('launcher failed on purpose');
     expect(tg.logLines.filter((l) => l.includes('starting again on fresh ports'))).toHaveLength(1);
+  });
+
+  it('ends a kernel whose client gave up before its start finished (a client timeout): no orphan session', async () => {
+    const before = new Set(tg.gateway.kernels.list().map((k) => k.id));
+    const logged = tg.logLines.length;
+    // The kernel takes 6 s to start (like a cold Spark session); the client waits 1.5 s.
+    const res = await api(tg, '/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'slow-start' }), signal: AbortSignal.timeout(1_500) }).catch((e: unknown) => e);
+    expect(res).toBeInstanceOf(Error);
+    const lines = (): string[] => tg.logLines.slice(logged);
+    await waitFor(() => lines().some((l) => l.includes('client gave up before the kernel started')), 30_000, 'the abandoned start');
+    await waitFor(() => tg.gateway.kernels.list().every((k) => before.has(k.id)), 15_000, 'the kernel ended');
+    const { pid } = JSON.parse(lines().find((l) => l.includes('kernel process started'))!) as { pid: number };
+    await waitFor(() => !alive(pid), 10_000, 'the kernel process gone');
   });
 });

@@ -32,7 +32,23 @@ export function registerKernelRoutes(app: FastifyInstance, deps: ServerDeps): vo
   app.post('/api/kernels', async (req, reply) => {
     if (typeof req.body !== 'object' && req.body !== undefined) throw errors.invalidBody('Request body must be a JSON object');
     const body = parseBody(startKernelBodySchema, req.body);
+    // A client that gives up first (Jupyter Server's GatewayClient.request_timeout is 42 s by
+    // default, shorter than a cold Spark start on a busy cluster) never learns the kernel's id:
+    // a kernel started for it would be an orphan holding a driver and executors. End it instead.
+    let clientGone = false;
+    const onClose = (): void => {
+      if (!reply.raw.writableFinished) clientGone = true;
+    };
+    reply.raw.once('close', onClose);
     const kernel = await kernels.startKernel({ name: body.name, env: body.env });
+    reply.raw.off('close', onClose);
+    if (clientGone || req.raw.socket?.destroyed) {
+      deps.logger.warn({ kernel_id: kernel.id, kernelspec: kernel.spec.name }, 'client gave up before the kernel started; shutting it down');
+      await kernels.shutdownKernel(kernel.id, 'abandoned').catch((err: unknown) =>
+        deps.logger.error({ kernel_id: kernel.id, err: (err as Error).message }, 'shutting down an abandoned kernel failed'),
+      );
+      return reply;
+    }
     return reply
       .status(201)
       .header('location', `/api/kernels/${kernel.id}`)
