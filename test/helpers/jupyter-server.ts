@@ -6,7 +6,7 @@
  * Its config, data and runtime dirs are a temp dir of the test; stop() removes them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,8 @@ export interface JupyterServerOptions {
   /** More `--Name.option=value` arguments. */
   args?: string[];
   env?: Record<string, string>;
+  /** JupyterLab user settings: file path under the settings dir -> its JSON. */
+  labSettings?: Record<string, unknown>;
 }
 
 export interface RunningJupyterServer {
@@ -65,6 +67,11 @@ export async function startJupyterServer(options: JupyterServerOptions): Promise
   const port = await freePort();
   const token = `jupyter-test-${Math.random().toString(36).slice(2)}`;
   const { python, entry } = jupyterServerCommand(options.kind);
+  for (const [file, value] of Object.entries(options.labSettings ?? {})) {
+    const target = path.join(home, '.lab-settings', file);
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, JSON.stringify(value));
+  }
   const child = spawn(
     python,
     [

@@ -37,6 +37,14 @@ JVM_AUTH_SECRET_ENV = "_SPARK_AUTH_SECRET"
 
 log = logging.getLogger("sparkgate_kernel")
 
+ARROW_PYTHON_UDF = "spark.sql.execution.pythonUDF.arrow.enabled"
+
+
+def _arrow_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pyarrow") is not None and importlib.util.find_spec("pandas") is not None
+
 
 class SparkRuntime:
     def __init__(self, settings: Settings, *, environ: MutableMapping[str, str] | None = None) -> None:
@@ -140,6 +148,11 @@ class SparkRuntime:
             builder = builder.config(key, value)
         if "spark.app.name" not in settings.spark_conf:
             builder = builder.appName(default_app_name(settings))
+        if ARROW_PYTHON_UDF not in settings.spark_conf and not _arrow_installed():
+            # Spark 4 runs Python UDFs through Arrow by default; without pyarrow and pandas in the
+            # kernel's environment every UDF cell would print "Arrow optimization failed to enable"
+            # and fall back anyway. Ask for the plain path directly.
+            builder = builder.config(ARROW_PYTHON_UDF, "false")
         with self._jvm_environment(), _jvm_output_to_process_streams(), _keep_sigint_handler():
             return builder.getOrCreate()
 
