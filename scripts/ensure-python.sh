@@ -31,7 +31,10 @@ have=""
 [ -f "$stamp" ] && have="$(cat "$stamp")"
 # A test venv also serves runtime; a runtime venv is upgraded when the tests need it.
 if [ "$have" = "$want" ] || { [ "$mode" = "runtime" ] && [ "$have" = "test ${want#runtime }" ]; }; then
-  if "$venv/bin/python" -c "import $probe" 2>/dev/null; then exit 0; fi
+  if "$venv/bin/python" -c "import $probe" 2>/dev/null; then
+    [ "$venv" = ".venv" ] || [ -f "$venv/package.json" ] || echo '{"type": "commonjs"}' > "$venv/package.json"
+    exit 0
+  fi
 fi
 
 python="${SPARKGATE_VENV_PYTHON:-python3}"
@@ -64,4 +67,9 @@ extra = sorted(
 if extra:
     subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", *extra], check=True)
 PY
+if [ "$venv" != ".venv" ]; then
+  # JupyterLab runs Node scripts from its site-packages (jupyter_builder's yarn.js); inside this
+  # checkout Node would take them for ES modules ("type": "module" of our package.json) and fail.
+  echo '{"type": "commonjs"}' > "$venv/package.json"
+fi
 echo "$want" > "$stamp"
