@@ -15,6 +15,7 @@ import sys
 import threading
 from typing import Any
 
+import zmq
 from ipykernel.kernelapp import IPKernelApp
 
 from . import namespace, spark_errors
@@ -32,6 +33,22 @@ log = logging.getLogger("sparkgate_kernel")
 EXIT_GRACE_S = 3.0
 
 
+class SparkgateKernelApp(IPKernelApp):
+    """IPKernelApp whose iopub socket greets every subscriber.
+
+    ipykernel publishes on an XPUB socket and answers each subscription it is told about with
+    an iopub_welcome message (JEP 65, https://jupyter.org/enhancement-proposals/65-jupyter-xpub/
+    jupyter-xpub.html). A plain XPUB reports only the first subscription to a topic, and the
+    gateway is always the first subscriber: a second client (`jupyter console --existing` in a
+    terminal, any client of the connection file) would wait for a welcome that never comes.
+    ZMQ_XPUB_VERBOSE reports them all (http://api.zeromq.org/master:zmq-setsockopt)."""
+
+    def _bind_socket(self, s: Any, port: int) -> int:
+        if s.socket_type == zmq.XPUB:
+            s.setsockopt(zmq.XPUB_VERBOSE, 1)
+        return super()._bind_socket(s, port)
+
+
 def configure_logging(debug: bool) -> None:
     """Our log lines go to the process's real stderr (the gateway's log), never into a cell.
 
@@ -47,14 +64,23 @@ def configure_logging(debug: bool) -> None:
     log.propagate = False
 
 
+# Each kernel keeps its input history to itself, in memory. IPython's default is one SQLite file
+# in $HOME shared by every kernel of the gateway: a history_request `search` (or `%history -g`)
+# in one user's session would return the code of every other session, any user's, and the file
+# grows with every session. Given first, so an operator's own argv still wins.
+# https://ipython.readthedocs.io/en/stable/config/options/terminal.html#configtrait-HistoryAccessor.hist_file
+HISTORY_ARGV = ["--HistoryManager.hist_file=:memory:"]
+
+
 def run(settings: Settings, kernel_argv: list[str]) -> int:
+    kernel_argv = [*HISTORY_ARGV, *kernel_argv]
     if not settings.spark:
-        app = IPKernelApp.instance()
+        app = SparkgateKernelApp.instance()
         app.initialize(kernel_argv)
         app.start()
         return 0
 
-    app = IPKernelApp.instance(kernel_class=SparkgateKernel)
+    app = SparkgateKernelApp.instance(kernel_class=SparkgateKernel)
     app.initialize(kernel_argv)
     configure_logging(settings.debug)
     runtime = SparkRuntime(settings)

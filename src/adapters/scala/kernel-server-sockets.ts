@@ -1,11 +1,15 @@
 /**
  * The kernel side of the Jupyter wire protocol's sockets: BIND on the connection file's ports,
- * ROUTER for shell/control/stdin, PUB for iopub, REP for the heartbeat (echo).
+ * ROUTER for shell/control/stdin, XPUB for iopub, REP for the heartbeat (echo).
  * Spec: https://jupyter-client.readthedocs.io/en/latest/messaging.html#introduction
+ * iopub is an XPUB that reports every subscription (verbosity allSubs, not only the first one to
+ * a topic: the gateway always subscribes first), so each new subscriber can be greeted with an
+ * iopub_welcome (JEP 65, https://jupyter.org/enhancement-proposals/65-jupyter-xpub/jupyter-xpub.html),
+ * as ipykernel does: a client knows its subscription is live without kernel_info polling.
  * Messages are encoded with the gateway's pure wire code (src/wire); sends are serialised per
  * socket because zeromq.js allows one pending send per socket.
  */
-import { Publisher, Reply, Router } from 'zeromq';
+import { Reply, Router, XPublisher } from 'zeromq';
 import type { ConnectionInfo } from '../../kernels/connection-file.js';
 import { SendQueue } from '../../kernels/send-queue.js';
 import type { RawMessage } from '../../wire/message.js';
@@ -28,12 +32,14 @@ export interface KernelServerSocketsOptions {
   signer: MessageSigner;
   onRequest: (req: IncomingRequest) => void;
   onDecodeError?: (channel: RequestChannel, error: string) => void;
+  /** A client subscribed to iopub (topic '' = everything): the kernel publishes its iopub_welcome. */
+  onSubscribe?: (topic: string) => void;
 }
 
 export class KernelServerSockets {
   private readonly routers: Record<RequestChannel, Router>;
   private readonly queues: Record<RequestChannel | 'iopub', SendQueue>;
-  private readonly iopub = new Publisher({ linger: 1_000 });
+  private readonly iopub = new XPublisher({ linger: 1_000, verbosity: 'allSubs' });
   private readonly hb = new Reply({ linger: 0 });
   private closed = false;
 
@@ -60,6 +66,7 @@ export class KernelServerSockets {
       sockets.hb.bind(at(info.hb_port)),
     ]);
     for (const channel of ['shell', 'control', 'stdin'] as const) void sockets.receive(channel);
+    void sockets.subscriptions();
     void sockets.heartbeat();
     return sockets;
   }
@@ -69,9 +76,11 @@ export class KernelServerSockets {
     this.queues[channel].push([...identities, ...encodeZmqFrames(msg, this.options.signer)]);
   }
 
-  publish(msg: RawMessage): void {
+  /** Publish on iopub; `topic` (a first frame subscribers filter on) only for an iopub_welcome to a topic. */
+  publish(msg: RawMessage, topic?: string): void {
     if (this.closed) return;
-    this.queues.iopub.push(encodeZmqFrames(msg, this.options.signer));
+    const frames = encodeZmqFrames(msg, this.options.signer);
+    this.queues.iopub.push(topic ? [Buffer.from(topic, 'utf8'), ...frames] : frames);
   }
 
   /** Wait until queued replies and iopub messages were handed to ZeroMQ (before exiting). */
@@ -95,6 +104,17 @@ export class KernelServerSockets {
           continue;
         }
         this.options.onRequest({ channel, identities: frames.slice(0, Math.max(0, at)), message: decoded.message });
+      }
+    } catch {
+      /* socket closed */
+    }
+  }
+
+  /** XPUB subscription events: one frame, 0x01 + topic (subscribe) or 0x00 + topic (unsubscribe). */
+  private async subscriptions(): Promise<void> {
+    try {
+      for await (const [event] of this.iopub) {
+        if (event && event.length >= 1 && event[0] === 1) this.options.onSubscribe?.(event.subarray(1).toString('utf8'));
       }
     } catch {
       /* socket closed */

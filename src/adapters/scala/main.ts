@@ -74,10 +74,13 @@ async function main(): Promise<void> {
   const engine = makeEngine(engineKind, positionals, values.init, startTimeoutMs, file);
   stopRepl = () => engine.stop();
   let kernel: ReplKernel | undefined;
+  // Subscriptions that arrive before the kernel exists are greeted once it does.
+  const earlySubscriptions: string[] = [];
   const sockets = await KernelServerSockets.bind({
     info,
     signer: new MessageSigner(info.key),
     onRequest: (req) => kernel?.onRequest(req),
+    onSubscribe: (topic) => (kernel ? kernel.welcome(topic) : earlySubscriptions.push(topic)),
     onDecodeError: (channel, error) => log('warn', `dropped a ${channel} message: ${error}`),
   });
   let exiting = false;
@@ -96,6 +99,7 @@ async function main(): Promise<void> {
     log,
     onExit: exit,
   });
+  for (const topic of earlySubscriptions.splice(0)) kernel.welcome(topic);
   const terminate = (signal: string): void => {
     log('info', `${signal}: stopping the REPL`);
     void engine.stop().finally(() => exit(0));

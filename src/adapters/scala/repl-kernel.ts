@@ -4,7 +4,8 @@
  * shutdown). Every request is wrapped in iopub status busy/idle with the request as parent.
  * Spec: https://jupyter-client.readthedocs.io/en/latest/messaging.html
  *
- *   shell:   kernel_info, execute, is_complete, complete, inspect, history, comm_info, shutdown
+ *   shell:   kernel_info, execute, is_complete, complete, inspect, history (cell-history.ts),
+ *            comm_info, shutdown
  *   control: interrupt, shutdown, kernel_info
  *
  * Shell requests wait for the engine to be ready (the REPL takes seconds to start); the kernel
@@ -14,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { parseJsonBounded } from '../../wire/json-scan.js';
 import { newMessage, parseHeader, PROTOCOL_VERSION, type MessageHeader, type RawMessage } from '../../wire/message.js';
+import { CellHistory } from './cell-history.js';
 import type { IncomingRequest, KernelServerSockets } from './kernel-server-sockets.js';
 import type { ReplEngine } from './repl-engine.js';
 import type { CellOutcome, ProgressMessage } from './repl-protocol.js';
@@ -55,6 +57,7 @@ export class ReplKernel {
   private abortThrough = 0;
   private lastParent: Buffer | undefined;
   private readonly streams: StreamCoalescer;
+  private readonly history = new CellHistory();
   private exiting = false;
   private readonly now: () => Date;
 
@@ -72,6 +75,15 @@ export class ReplKernel {
       // Give the reply of the cell it died in (sent by the engine's execute) a moment to leave.
       setTimeout(() => this.exit(1), 200).unref();
     });
+  }
+
+  /**
+   * A client subscribed to iopub (KernelServerSockets.onSubscribe): greet it with an iopub_welcome
+   * (JEP 65), sent to the subscribed topic; no parent, clients that did not just subscribe ignore it.
+   */
+  welcome(topic: string): void {
+    if (this.exiting) return;
+    this.options.sockets.publish(this.message('iopub', 'iopub_welcome', { subscription: topic }, undefined), topic);
   }
 
   /** Entry point for every decoded request (KernelServerSockets.onRequest). */
@@ -134,7 +146,8 @@ export class ReplKernel {
         return;
       }
       const { code, silent, store_history, stop_on_error } = parsed.data;
-      if (!silent && store_history) this.executionCount++;
+      const counted = !silent && store_history;
+      if (counted) this.executionCount++;
       const count = this.executionCount;
       const parent = req.message.header;
       if (!silent) this.publish('execute_input', { code, execution_count: count }, parent);
@@ -148,6 +161,7 @@ export class ReplKernel {
           })
         : { status: 'ok' };
       this.streams.flush();
+      if (counted) this.history.record(count, code, outcome.status === 'ok' ? outcome.value : undefined);
       if (outcome.status === 'ok') {
         if (outcome.value !== undefined && !silent) {
           const data = outcome.table ? renderTable(outcome.table) : { 'text/plain': outcome.value };
@@ -186,7 +200,7 @@ export class ReplKernel {
     },
 
     inspect_request: async (req) => this.reply(req, 'inspect_reply', { status: 'ok', found: false, data: {}, metadata: {} }),
-    history_request: async (req) => this.reply(req, 'history_reply', { status: 'ok', history: [] }),
+    history_request: async (req, _header, raw) => this.reply(req, 'history_reply', { status: 'ok', history: this.history.query(raw) }),
     comm_info_request: async (req) => this.reply(req, 'comm_info_reply', { status: 'ok', comms: {} }),
 
     interrupt_request: async (req) => {
