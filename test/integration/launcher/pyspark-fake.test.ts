@@ -42,8 +42,10 @@ describe('pyspark kind with the stand-in', () => {
     expect(create).toBeDefined();
     expect(create!['main_thread']).toBe(true);
     const configured = kernel.calls('Builder.config').map((c) => [c['key'], c['value']]);
-    expect(Object.fromEntries(configured)).toEqual(CONF);
-    expect(configured).toHaveLength(Object.keys(CONF).length);
+    // The conf file, and (no pyarrow/pandas in the kernels' venv) Spark 4's plain Python UDFs.
+    const expected = { ...CONF, 'spark.sql.execution.pythonUDF.arrow.enabled': 'false' };
+    expect(Object.fromEntries(configured)).toEqual(expected);
+    expect(configured).toHaveLength(Object.keys(expected).length);
     expect(kernel.calls('Builder.appName').map((c) => c['name'])).toEqual([`sparkgate-pyspark-${kernel.kernelId.slice(0, 8)}`]);
     expect(create!['PYSPARK_SUBMIT_ARGS']).toBe('--driver-memory 2g pyspark-shell');
     expect(create!['jvm_auth_secret_sha256']).toBe(createHash('sha256').update('s3cret').digest('hex'));
