@@ -39,7 +39,11 @@ fi
 
 bash scripts/ensure-python.sh "$mode"
 # The tests also drive today's Jupyter (Jupyter Server 2, JupyterLab 4) from their own venv.
-[ "$mode" = "test" ] && bash scripts/ensure-python.sh jupyter
+# and the JupyterLab extension built from jupyterlab-sparkgate/ into that venv (no-op when unchanged).
+if [ "$mode" = "test" ]; then
+  bash scripts/ensure-python.sh jupyter
+  bash scripts/ensure-extension.sh
+fi
 
 # npm ci when node_modules is missing or older than the lock file (it also builds dist/).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
