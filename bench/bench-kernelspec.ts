@@ -3,8 +3,9 @@
  * from bench/jupyter/kernels/bench-python/kernel.json, with `{python}` the project venv's
  * interpreter (.venv/bin/python: the pinned ipykernel of requirements/runtime.txt, made by
  * scripts/ensure-python.sh). Jupyter Server knows no `{python}` placeholder, so the bench renders
- * the spec once into its scratch directory and every target reads that copy: Jupyter Server
- * (JUPYTER_PATH), sparkgate (--kernelspec-dir), the floor and the jupyter_client reference.
+ * the spec once into its scratch directory and every target reads that copy: Jupyter Server 2 and
+ * Enterprise Gateway (JUPYTER_PATH), sparkgate (--kernelspec-dir), the floor and the
+ * jupyter_client reference.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { PROJECT_VENV_PYTHON } from '../src/kernels/python-interpreter.js';
 import { BENCH_TMP_DIR } from './processes.js';
 
 export const BENCH_KERNEL_NAME = 'bench-python';
-/** The kernels' interpreter (not Jupyter Server's: that stays Debian's /usr/bin/python3). */
+/** The kernels' interpreter (not the Python servers': those run their own venvs, python-envs.ts). */
 export const BENCH_KERNEL_PYTHON = PROJECT_VENV_PYTHON;
 /** The bench's Jupyter files: the kernelspec source and the Python helper scripts. */
 export const BENCH_JUPYTER_DIR = path.join(REPO_ROOT, 'bench', 'jupyter');

@@ -16,7 +16,7 @@ export const WAIT_MS = {
   /** POST /api/kernels (Jupyter Server answers once the kernel runs), a spawned kernel's first reply. */
   kernelStart: 90_000,
   /**
-   * A kernel websocket to open. Jupyter Server 1.x holds the upgrade until the kernel answers a
+   * A kernel websocket to open. Jupyter Server 1.x (Enterprise Gateway's) holds the upgrade until the kernel answers a
    * kernel_info_request and gives up waiting after its kernel_info_timeout (60 s), then opens
    * anyway: the deadline leaves it that fallback.
    */
@@ -80,10 +80,11 @@ const PHASE_BUDGET_MS: Readonly<Record<Stage, (o: BenchOptions) => number>> = {
   memory: (o) => 60_000 + 2 * (o.settleMs + 10_000) + o.idleKernels * 3_000,
   // Kernels started and connected, then every cell (~3.5 ms each at 283 cells/s; 20 ms here).
   concurrency: (o) => 60_000 + o.concurrency * 3_000 + o.concurrency * o.cells * 20,
-  // Up to six lanes: four at roundTrips, two legacy ones; ~48 ms a round trip at worst (Nagle).
-  rtt: (o) => 60_000 + (4 * (o.roundTrips + 50) + 2 * (o.legacyRoundTrips + 50)) * 100,
-  // Five lanes, each a warm-up cell and the repeats.
-  iopub: (o) => 60_000 + 5 * (o.iopubRepeats + 1) * (WAIT_MS.cell / 10 + o.iopubLines * WAIT_MS.iopubLine),
+  // Up to eight lanes: five at roundTrips (Jupyter Server 2 and its TCP_NODELAY twin, Enterprise
+  // Gateway, sparkgate, the floor), three legacy ones; ~48 ms a round trip at worst (Nagle).
+  rtt: (o) => 60_000 + (5 * (o.roundTrips + 50) + 3 * (o.legacyRoundTrips + 50)) * 100,
+  // Seven lanes (v1 and legacy of three servers, the floor), each a warm-up cell and the repeats.
+  iopub: (o) => 60_000 + 7 * (o.iopubRepeats + 1) * (WAIT_MS.cell / 10 + o.iopubLines * WAIT_MS.iopubLine),
   reference: (o) => 30_000 + referenceRunMs(o.roundTrips),
   gc: (o) => o.gcRuns * WAIT_MS.gcRun,
   // Gateway, REPL start, 105 compiled cells.

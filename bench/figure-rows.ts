@@ -11,8 +11,11 @@ import type { Summary } from './stats.js';
 import { STANDALONE_TARGETS, type PhaseFailure, type TargetResults } from './target-results.js';
 
 export interface AllResults {
+  /** Jupyter Server 2 (.venv-jupyter). */
   readonly js?: TargetResults;
   readonly jsNodelay?: TargetResults;
+  /** Jupyter Enterprise Gateway 3.3 (.venv-eg). */
+  readonly eg?: TargetResults;
   readonly sparkgate?: TargetResults;
   readonly warm?: TargetResults;
   readonly warmNote?: string;
@@ -58,30 +61,33 @@ export function figureRows(r: AllResults, o: RowOptions): FigureRow[] {
     return `failed: ${head}${rest.length > 0 ? ' (more in the notes)' : ''}`;
   };
   /** The failure notes of a row's columns, for the phase the row comes from. */
-  const notes = (phase: Phase, cols: { js?: Column; sparkgate?: Column; floor?: Column }): Pick<FigureRow, 'jsNote' | 'sparkgateNote' | 'floorNote'> => {
-    const out: { jsNote?: string; sparkgateNote?: string; floorNote?: string } = {};
+  const notes = (phase: Phase, cols: { js?: Column; eg?: Column; sparkgate?: Column; floor?: Column }): Pick<FigureRow, 'jsNote' | 'egNote' | 'sparkgateNote' | 'floorNote'> => {
+    const out: { jsNote?: string; egNote?: string; sparkgateNote?: string; floorNote?: string } = {};
     const js = cols.js && failed(cols.js, phase);
+    const eg = cols.eg && failed(cols.eg, phase);
     const sg = cols.sparkgate && failed(cols.sparkgate, phase);
     const floor = cols.floor && failed(cols.floor, phase);
     if (js) out.jsNote = js;
+    if (eg) out.egNote = eg;
     if (sg) out.sparkgateNote = sg;
     if (floor) out.floorNote = floor;
     return out;
   };
-  const all = { js: r.js, sparkgate: r.sparkgate, floor: r.floor };
+  const all = { js: r.js, eg: r.eg, sparkgate: r.sparkgate, floor: r.floor };
   for (const p of ['p50', 'p95'] as const) {
-    rows.push({ figure: `kernel start to kernel_info, cold, ${p} of ${o.starts}`, unit: 'ms', js: r.js?.start?.[p], sparkgate: r.sparkgate?.start?.[p], floor: r.floor?.start?.[p], ...notes('start', all) });
+    rows.push({ figure: `kernel start to kernel_info, cold, ${p} of ${o.starts}`, unit: 'ms', js: r.js?.start?.[p], eg: r.eg?.start?.[p], sparkgate: r.sparkgate?.start?.[p], floor: r.floor?.start?.[p], ...notes('start', all) });
   }
   for (const p of ['p50', 'p95'] as const) {
     const v = r.warm?.start?.[p];
     const warmNote = failed(r.warm, 'start') ?? r.warmNote;
     rows.push({
-      figure: `kernel start to kernel_info, sparkgate warm pool, ${p} (JS: cold)`,
+      figure: `kernel start to kernel_info, sparkgate warm pool, ${p} (JS2, EG: cold)`,
       unit: 'ms',
       js: r.js?.start?.[p],
+      eg: r.eg?.start?.[p],
       sparkgate: v,
       floor: r.floor?.start?.[p],
-      ...notes('start', { js: r.js, floor: r.floor }),
+      ...notes('start', { js: r.js, eg: r.eg, floor: r.floor }),
       ...(warmNote ? { sparkgateNote: warmNote } : {}),
       ...(p === 'p95' ? { target: '< 50 ms', met: below(v, 50) } : {}),
     });
@@ -92,9 +98,10 @@ export function figureRows(r: AllResults, o: RowOptions): FigureRow[] {
       const floor = r.floor?.rtt['zmq']?.[p];
       const target = protocol === 'v1' && p === 'p50';
       rows.push({
-        figure: `\`1+1\` round trip, ${protocol} websocket, ${p} of ${n(r.sparkgate?.rtt[protocol]?.n ?? r.js?.rtt[protocol]?.n ?? 0)}`,
+        figure: `\`1+1\` round trip, ${protocol} websocket, ${p} of ${n(r.sparkgate?.rtt[protocol]?.n ?? r.js?.rtt[protocol]?.n ?? r.eg?.rtt[protocol]?.n ?? 0)}`,
         unit: 'ms',
         js: r.js?.rtt[protocol]?.[p],
+        eg: r.eg?.rtt[protocol]?.[p],
         sparkgate: sg,
         floor,
         ...notes('rtt', all),
@@ -102,7 +109,7 @@ export function figureRows(r: AllResults, o: RowOptions): FigureRow[] {
       });
     }
   }
-  rows.push({ figure: '`1+1` round trip p50, Jupyter Server + TCP_NODELAY (experiment)', unit: 'ms', js: r.jsNodelay?.rtt['v1']?.p50, ...notes('rtt', { js: r.jsNodelay }) });
+  rows.push({ figure: '`1+1` round trip p50, Jupyter Server 2 + TCP_NODELAY (experiment)', unit: 'ms', js: r.jsNodelay?.rtt['v1']?.p50, ...notes('rtt', { js: r.jsNodelay }) });
   rows.push({
     figure: '`1+1` round trip p50, Python jupyter_client to the kernel (2nd floor)',
     unit: 'ms',
@@ -114,6 +121,7 @@ export function figureRows(r: AllResults, o: RowOptions): FigureRow[] {
     figure: `iopub: ${n(o.iopubLines)} lines in one cell, wall time (v1)`,
     unit: 'ms',
     js: io(r.js, 'v1')?.wallMs,
+    eg: io(r.eg, 'v1')?.wallMs,
     sparkgate: io(r.sparkgate, 'v1')?.wallMs,
     floor: io(r.floor, 'zmq')?.wallMs,
     ...notes('iopub', all),
@@ -124,24 +132,25 @@ export function figureRows(r: AllResults, o: RowOptions): FigureRow[] {
     figure: 'iopub throughput, stream text (v1)',
     unit: 'MB/s',
     js: jsMbps,
+    eg: io(r.eg, 'v1')?.mbPerS,
     sparkgate: sgMbps,
     floor: io(r.floor, 'zmq')?.mbPerS,
     ...notes('iopub', all),
-    target: '>= 2x Jupyter Server',
+    target: '>= 2x Jupyter Server 2',
     met: sgMbps === undefined || jsMbps === undefined ? undefined : sgMbps >= 2 * jsMbps,
   });
-  rows.push({ figure: 'iopub throughput, stream text (legacy)', unit: 'MB/s', js: io(r.js, 'legacy')?.mbPerS, sparkgate: io(r.sparkgate, 'legacy')?.mbPerS, floor: io(r.floor, 'zmq')?.mbPerS, ...notes('iopub', all) });
+  rows.push({ figure: 'iopub throughput, stream text (legacy)', unit: 'MB/s', js: io(r.js, 'legacy')?.mbPerS, eg: io(r.eg, 'legacy')?.mbPerS, sparkgate: io(r.sparkgate, 'legacy')?.mbPerS, floor: io(r.floor, 'zmq')?.mbPerS, ...notes('iopub', all) });
   const c = `${o.concurrency} kernels x ${o.cells} cells`;
   const cn = notes('concurrency', all);
-  rows.push({ figure: `concurrency ${c}: throughput`, unit: 'cells/s', js: r.js?.concurrency?.cellsPerS, sparkgate: r.sparkgate?.concurrency?.cellsPerS, floor: r.floor?.concurrency?.cellsPerS, ...cn });
-  rows.push({ figure: `concurrency ${c}: p50 per cell`, unit: 'ms', js: r.js?.concurrency?.latency.p50, sparkgate: r.sparkgate?.concurrency?.latency.p50, floor: r.floor?.concurrency?.latency.p50, ...cn });
+  rows.push({ figure: `concurrency ${c}: throughput`, unit: 'cells/s', js: r.js?.concurrency?.cellsPerS, eg: r.eg?.concurrency?.cellsPerS, sparkgate: r.sparkgate?.concurrency?.cellsPerS, floor: r.floor?.concurrency?.cellsPerS, ...cn });
+  rows.push({ figure: `concurrency ${c}: p50 per cell`, unit: 'ms', js: r.js?.concurrency?.latency.p50, eg: r.eg?.concurrency?.latency.p50, sparkgate: r.sparkgate?.concurrency?.latency.p50, floor: r.floor?.concurrency?.latency.p50, ...cn });
   const cp99 = r.sparkgate?.concurrency?.latency.p99;
-  rows.push({ figure: `concurrency ${c}: p99 per cell`, unit: 'ms', js: r.js?.concurrency?.latency.p99, sparkgate: cp99, floor: r.floor?.concurrency?.latency.p99, ...cn, target: '< 20 ms', met: below(cp99, 20) });
-  const mn = notes('memory', { js: r.js, sparkgate: r.sparkgate });
-  rows.push({ figure: 'server RSS, 0 kernels', unit: 'MB', js: r.js?.memory?.rss0MB, sparkgate: r.sparkgate?.memory?.rss0MB, ...mn });
-  rows.push({ figure: `server RSS, ${o.idleKernels} idle kernels (no clients)`, unit: 'MB', js: r.js?.memory?.rssNMB, sparkgate: r.sparkgate?.memory?.rssNMB, ...mn });
+  rows.push({ figure: `concurrency ${c}: p99 per cell`, unit: 'ms', js: r.js?.concurrency?.latency.p99, eg: r.eg?.concurrency?.latency.p99, sparkgate: cp99, floor: r.floor?.concurrency?.latency.p99, ...cn, target: '< 20 ms', met: below(cp99, 20) });
+  const mn = notes('memory', { js: r.js, eg: r.eg, sparkgate: r.sparkgate });
+  rows.push({ figure: 'server RSS, 0 kernels', unit: 'MB', js: r.js?.memory?.rss0MB, eg: r.eg?.memory?.rss0MB, sparkgate: r.sparkgate?.memory?.rss0MB, ...mn });
+  rows.push({ figure: `server RSS, ${o.idleKernels} idle kernels (no clients)`, unit: 'MB', js: r.js?.memory?.rssNMB, eg: r.eg?.memory?.rssNMB, sparkgate: r.sparkgate?.memory?.rssNMB, ...mn });
   const perKernel = r.sparkgate?.memory?.perKernelMB;
-  rows.push({ figure: 'server RSS per idle kernel', unit: 'MB', js: r.js?.memory?.perKernelMB, sparkgate: perKernel, ...mn, target: '< 1 MB', met: below(perKernel, 1) });
+  rows.push({ figure: 'server RSS per idle kernel', unit: 'MB', js: r.js?.memory?.perKernelMB, eg: r.eg?.memory?.perKernelMB, sparkgate: perKernel, ...mn, target: '< 1 MB', met: below(perKernel, 1) });
   const scalaNote = notes('scala', { sparkgate: STANDALONE_TARGETS.scala });
   if (r.scala || scalaNote.sparkgateNote) {
     rows.push({ figure: `\`1+1\` round trip, Scala kernel (scala -Xnojline), p50 of ${r.scala?.samples ?? 100}`, unit: 'ms', sparkgate: r.scala?.p50, ...scalaNote });

@@ -77,7 +77,7 @@ export async function runIopub(scope: DeadlineScope, runner: PhaseRunner, lanes:
 /** The whole side-by-side part: setup, round trips, iopub; everything stopped at the end. */
 export async function runSideBySide(runner: PhaseRunner, targets: LaneTargets, options: BenchOptions): Promise<void> {
   const phases = lanePhases(options);
-  const labels = [targets.js, ...(options.phases.has('rtt') ? [targets.jsNodelay] : []), targets.sparkgate, targets.floor].map((t) => t.label);
+  const labels = [targets.js, ...(options.phases.has('rtt') ? [targets.jsNodelay] : []), targets.eg, targets.sparkgate, targets.floor].map((t) => t.label);
   const setup = await runner.run({ name: 'side-by-side setup', targets: labels, phases, budgetMs: phaseBudgetMs('setup', options) }, (scope) =>
     openLanes(scope, runner, targets, options),
   );

@@ -1,23 +1,23 @@
 /**
- * Jupyter Server (Debian python3-jupyter-server, run by /usr/bin/python3) as a separate process,
- * on the bench kernelspec: its kernels run the project venv's python like every other target's.
+ * Jupyter Server 2 (the pinned jupyter_server of requirements/jupyter.txt, run by
+ * .venv-jupyter/bin/python) as a separate process, on the bench kernelspec: its kernels run the
+ * project venv's python like every other target's.
  *
- * Its iopub rate limits (iopub_data_rate_limit 1e6 B/s, iopub_msg_rate_limit 1000/s in 1.x)
- * are switched off (0) so it delivers all output of the throughput cell. `nodelay` runs it
- * through jupyter/nodelay_server.py, which only adds TCP_NODELAY on kernel websockets: the
- * experiment behind the "why 44 ms" note.
+ * Its iopub rate limiting (1,000 msg/s and 1 MB/s over a 3 s window by default, on
+ * ZMQChannelsWebsocketConnection since 2.0) is switched off (`limit_rate=False`) so it delivers
+ * all output of the throughput cell. `nodelay` runs it through jupyter/nodelay_server.py, which
+ * only adds TCP_NODELAY on kernel websockets: the experiment behind the "why 44 ms" note.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { BENCH_JUPYTER_DIR, benchJupyterPath } from './bench-kernelspec.js';
-import { WAIT_MS } from './budgets.js';
+import { BENCH_JUPYTER_DIR } from './bench-kernelspec.js';
 import type { DeadlineScope } from './deadline.js';
-import { KernelServer } from './kernel-server.js';
-import { BENCH_TMP_DIR, freePort, spawnTracked, stopTracked } from './processes.js';
-import { log } from './target-results.js';
+import type { KernelServer } from './kernel-server.js';
+import { freePort } from './processes.js';
+import { JUPYTER_SERVER_PYTHON } from './python-envs.js';
+import { startTornadoServer, tornadoHome } from './tornado-server.js';
 
-/** Jupyter Server's own interpreter (its kernels use the venv's: bench-kernelspec.ts). */
-export const JUPYTER_PYTHON = '/usr/bin/python3';
+export const JUPYTER_SERVER_LABEL = 'Jupyter Server 2';
+export const JUPYTER_SERVER_NODELAY_LABEL = 'Jupyter Server 2 (+TCP_NODELAY)';
 
 export interface JupyterServerOptions {
   readonly nodelay?: boolean;
@@ -27,8 +27,7 @@ export interface JupyterServerOptions {
 export async function startJupyterServer(scope: DeadlineScope, options: JupyterServerOptions = {}): Promise<KernelServer> {
   const port = await freePort();
   const token = `bench-${Math.random().toString(36).slice(2)}`;
-  const home = path.join(BENCH_TMP_DIR, `jupyter-${port}`);
-  for (const d of ['config', 'data', 'runtime', 'root']) mkdirSync(path.join(home, d), { recursive: true });
+  const home = tornadoHome(`jupyter-${port}`);
   const entry = options.nodelay ? [path.join(BENCH_JUPYTER_DIR, 'nodelay_server.py')] : ['-m', 'jupyter_server'];
   const args = [
     ...entry,
@@ -37,44 +36,15 @@ export async function startJupyterServer(scope: DeadlineScope, options: JupyterS
     '--ServerApp.ip=127.0.0.1',
     `--ServerApp.port=${port}`,
     '--ServerApp.port_retries=0',
-    `--ServerApp.token=${token}`,
-    `--ServerApp.root_dir=${path.join(home, 'root')}`,
-    '--ServerApp.iopub_data_rate_limit=0',
-    '--ServerApp.iopub_msg_rate_limit=0',
+    // Token auth as the bench sends it (`Authorization: token ...`); 2.x's IdentityProvider reads it.
+    `--IdentityProvider.token=${token}`,
+    `--ServerApp.root_dir=${home.root}`,
+    '--ZMQChannelsWebsocketConnection.limit_rate=False',
     '--ServerApp.log_level=WARN',
   ];
-  const env = {
-    ...process.env,
-    JUPYTER_PATH: benchJupyterPath(),
-    JUPYTER_CONFIG_DIR: path.join(home, 'config'),
-    JUPYTER_DATA_DIR: path.join(home, 'data'),
-    JUPYTER_RUNTIME_DIR: path.join(home, 'runtime'),
-  };
-  const proc = spawnTracked('jupyter-server', JUPYTER_PYTHON, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  const server = new KernelServer(options.nodelay ? 'Jupyter Server (+TCP_NODELAY)' : 'Jupyter Server', `http://127.0.0.1:${port}`, token, proc);
-  try {
-    await scope.poll(
-      async (inner) => {
-        if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error(`${server.label} exited (${proc.child.exitCode ?? proc.child.signalCode})`);
-        // Refused or slow: not up yet (each try has its own short deadline).
-        return server.fetchText(inner, '/api/status', {}, 5_000).then(
-          () => true,
-          () => false,
-        );
-      },
-      WAIT_MS.serverUp,
-      `${server.label} (pid ${proc.child.pid ?? '?'}) to answer /api/status`,
-      100,
-    );
-  } catch (err) {
-    await stopTracked(proc, 1_000);
-    // The error stays what it was (a DeadlineError is reported as one); its stderr goes to the log.
-    if (stderr.trim()) log(`${server.label} stderr:\n${stderr.trim()}`);
-    throw err;
-  }
-  return server;
+  return startTornadoServer(
+    scope,
+    { label: options.nodelay ? JUPYTER_SERVER_NODELAY_LABEL : JUPYTER_SERVER_LABEL, command: JUPYTER_SERVER_PYTHON, args, port, token, readyPath: '/api/status' },
+    home,
+  );
 }

@@ -1,5 +1,6 @@
 /**
- * A kernel server the bench drives over HTTP and websockets: Jupyter Server or sparkgate, each a
+ * A kernel server the bench drives over HTTP and websockets: Jupyter Server 2, Enterprise Gateway
+ * or sparkgate, each a
  * separate process, driven through the same REST calls and the same websocket client. Every
  * call waits within a deadline of the caller's scope.
  */
@@ -18,6 +19,8 @@ export class KernelServer {
     private readonly proc: Tracked,
     /** Force a full GC in the server process (Node only), before reading a settled RSS. */
     readonly collectGarbage?: (scope: DeadlineScope) => Promise<void>,
+    /** The last few KB the server wrote to stderr, for the log when a phase on it failed. */
+    readonly stderrTail?: () => string,
   ) {}
 
   get pid(): number {

@@ -1,13 +1,14 @@
 /**
- * The side-by-side setup for the interleaved phase: Jupyter Server, Jupyter Server with
- * TCP_NODELAY (the experiment), sparkgate and a direct kernel, each with one kernel and a client
- * per wire protocol. A target that cannot be set up (within its deadlines) is reported failed
+ * The side-by-side setup for the interleaved phase: Jupyter Server 2, Jupyter Server 2 with
+ * TCP_NODELAY (the experiment), Enterprise Gateway, sparkgate and a direct kernel, each with one
+ * kernel and a client per wire protocol. A target that cannot be set up (within its deadlines) is reported failed
  * for the interleaved phases and the others go on without it. `close` stops all of it.
  */
 import { kernelInfoWithin } from './bench-client.js';
 import type { BenchOptions, Phase } from './bench-options.js';
 import { BENCH_KERNEL_NAME } from './bench-kernelspec.js';
 import type { DeadlineScope } from './deadline.js';
+import { startEnterpriseGateway } from './enterprise-gateway.js';
 import type { Lane } from './interleaved-suite.js';
 import { startJupyterServer } from './jupyter-server.js';
 import type { KernelServer } from './kernel-server.js';
@@ -19,6 +20,7 @@ import type { TargetResults } from './target-results.js';
 export interface LaneTargets {
   readonly js: TargetResults;
   readonly jsNodelay: TargetResults;
+  readonly eg: TargetResults;
   readonly sparkgate: TargetResults;
   readonly floor: TargetResults;
 }
@@ -64,6 +66,7 @@ export async function openLanes(scope: DeadlineScope, runner: PhaseRunner, targe
   try {
     await setUp(targets.js, phases, async () => onServer(await startJupyterServer(scope), targets.js, ['v1', 'legacy'], true));
     if (options.phases.has('rtt')) await setUp(targets.jsNodelay, ['rtt'], async () => onServer(await startJupyterServer(scope, { nodelay: true }), targets.jsNodelay, ['v1'], false));
+    await setUp(targets.eg, phases, async () => onServer(await startEnterpriseGateway(scope), targets.eg, ['v1', 'legacy'], true));
     await setUp(targets.sparkgate, phases, async () =>
       onServer(await startSparkgate(scope, options.cpuProfDir ? { cpuProfDir: options.cpuProfDir } : {}), targets.sparkgate, ['v1', 'legacy'], true),
     );

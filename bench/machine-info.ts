@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { BENCH_KERNEL_PYTHON } from './bench-kernelspec.js';
-import { JUPYTER_PYTHON } from './jupyter-server.js';
+import { EG_PYTHON, JUPYTER_SERVER_PYTHON } from './python-envs.js';
 
 export interface MachineInfo {
   readonly cpus: number;
@@ -15,11 +15,17 @@ export interface MachineInfo {
   readonly python: string;
   readonly ipykernel: string;
   readonly pyspark: string;
-  /** Jupyter Server's interpreter (Debian python3) and its packages. */
+  /** Jupyter Server 2's interpreter (.venv-jupyter) and its packages. */
   readonly serverPython: string;
   readonly jupyterServer: string;
   readonly jupyterClient: string;
   readonly tornado: string;
+  /** Enterprise Gateway's (.venv-eg): its own jupyter_server 1.x and jupyter_client 6. */
+  readonly egPython: string;
+  readonly enterpriseGateway: string;
+  readonly egJupyterServer: string;
+  readonly egJupyterClient: string;
+  readonly egTornado: string;
   readonly pyzmq: string;
   readonly libzmq: string;
   readonly zeromqJs: string;
@@ -44,6 +50,9 @@ const KERNEL_SCRIPT =
 const SERVER_SCRIPT =
   'import sys, json, jupyter_server, jupyter_client, tornado;' +
   'print(json.dumps({"python": sys.version.split()[0], "jupyterServer": jupyter_server.__version__, "jupyterClient": jupyter_client.__version__, "tornado": tornado.version}))';
+const EG_SCRIPT =
+  'import sys, json, enterprise_gateway, jupyter_server, jupyter_client, tornado;' +
+  'print(json.dumps({"python": sys.version.split()[0], "eg": enterprise_gateway.__version__, "jupyterServer": jupyter_server.__version__, "jupyterClient": jupyter_client.__version__, "tornado": tornado.version}))';
 
 function zeromqJsVersion(): string {
   try {
@@ -65,7 +74,8 @@ function javaVersion(): string {
 
 export function machineInfo(): MachineInfo {
   const py = pythonVersions(BENCH_KERNEL_PYTHON, KERNEL_SCRIPT);
-  const server = pythonVersions(JUPYTER_PYTHON, SERVER_SCRIPT);
+  const server = pythonVersions(JUPYTER_SERVER_PYTHON, SERVER_SCRIPT);
+  const eg = pythonVersions(EG_PYTHON, EG_SCRIPT);
   return {
     cpus: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model.trim() ?? '?',
@@ -79,6 +89,11 @@ export function machineInfo(): MachineInfo {
     jupyterServer: server['jupyterServer'] ?? '?',
     jupyterClient: server['jupyterClient'] ?? '?',
     tornado: server['tornado'] ?? '?',
+    egPython: eg['python'] ?? '?',
+    enterpriseGateway: eg['eg'] ?? '?',
+    egJupyterServer: eg['jupyterServer'] ?? '?',
+    egJupyterClient: eg['jupyterClient'] ?? '?',
+    egTornado: eg['tornado'] ?? '?',
     pyzmq: py['pyzmq'] ?? '?',
     libzmq: py['libzmq'] ?? '?',
     zeromqJs: zeromqJsVersion(),

@@ -1,14 +1,14 @@
-/** The second floor reference: jupyter/jupyter_client_rtt.py (Python jupyter_client, no server). */
+/** The second floor reference: jupyter/jupyter_client_rtt.py (Python jupyter_client of .venv-jupyter, no server). */
 import path from 'node:path';
 import { BENCH_JUPYTER_DIR, benchJupyterPath } from './bench-kernelspec.js';
 import { referenceRunMs } from './budgets.js';
 import type { DeadlineScope } from './deadline.js';
-import { JUPYTER_PYTHON } from './jupyter-server.js';
 import { spawnTracked, stopTracked } from './processes.js';
+import { JUPYTER_SERVER_PYTHON } from './python-envs.js';
 import { summarize, type Summary } from './stats.js';
 
 export async function measureJupyterClientRtt(scope: DeadlineScope, roundTrips: number): Promise<Summary> {
-  const proc = spawnTracked('jupyter_client reference', JUPYTER_PYTHON, [path.join(BENCH_JUPYTER_DIR, 'jupyter_client_rtt.py'), String(roundTrips)], {
+  const proc = spawnTracked('jupyter_client reference', JUPYTER_SERVER_PYTHON, [path.join(BENCH_JUPYTER_DIR, 'jupyter_client_rtt.py'), String(roundTrips)], {
     env: { ...process.env, JUPYTER_PATH: benchJupyterPath(), PYDEVD_DISABLE_FILE_VALIDATION: '1' },
   });
   let stdout = '';

@@ -1,4 +1,4 @@
-/** The notes printed under the table: failed phases, machine, method, and why Jupyter Server's round trip is slow. */
+/** The notes printed under the table: failed phases, machine, method, and why a Tornado server's round trip is slow. */
 import type { AllResults } from './figure-rows.js';
 import type { MachineInfo } from './machine-info.js';
 import { SPARK_COLD_MAX_RATIO, SPARK_WARM_P95_MS } from './spark-rows.js';
@@ -28,9 +28,11 @@ export interface RunConditions {
 export function reportNotes(m: MachineInfo, r: AllResults, o: RunConditions): string {
   const js = r.js?.rtt['v1']?.p50;
   const jsNd = r.jsNodelay?.rtt['v1']?.p50;
+  const eg = r.eg?.rtt['v1']?.p50;
   const nodelay =
     js !== undefined && jsNd !== undefined
-      ? `Measured in this run: p50 ${js.toFixed(1)} ms as shipped, ${jsNd.toFixed(1)} ms with only TCP_NODELAY added (bench/jupyter/nodelay_server.py).`
+      ? `Measured in this run: Jupyter Server 2 p50 ${js.toFixed(1)} ms as shipped, ${jsNd.toFixed(1)} ms with only TCP_NODELAY added (bench/jupyter/nodelay_server.py)` +
+        (eg !== undefined ? `; Enterprise Gateway (jupyter_server ${m.egJupyterServer}'s websocket handler) ${eg.toFixed(1)} ms.` : '.')
       : 'Run the rtt phase to measure it (bench/jupyter/nodelay_server.py).';
   const bounds: string[] = [];
   const fc = r.floor?.concurrency;
@@ -45,26 +47,29 @@ export function reportNotes(m: MachineInfo, r: AllResults, o: RunConditions): st
   const ji = r.js?.iopub['v1'];
   if (fi && ji && fi.mbPerS < 2 * ji.mbPerS) {
     bounds.push(
-      `- iopub bound: the floor reaches ${fi.mbPerS.toFixed(2)} MB/s, ${(fi.mbPerS / ji.mbPerS).toFixed(2)}x Jupyter Server's (rate limits off): ` +
-        'ipykernel producing the output is the bottleneck, so "2x Jupyter Server" is out of reach of any server here; compare with the floor.',
+      `- iopub bound: the floor reaches ${fi.mbPerS.toFixed(2)} MB/s, ${(fi.mbPerS / ji.mbPerS).toFixed(2)}x Jupyter Server 2's (rate limits off): ` +
+        'ipykernel producing the output is the bottleneck, so "2x Jupyter Server 2" is out of reach of any server here; compare with the floor.',
     );
   }
   return [
     ...failureNotes(r.failures ?? []),
     `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memGB} GB RAM, Linux ${m.kernel}; Node ${m.node}, zeromq.js ${m.zeromqJs}; ` +
       `kernels: Python ${m.python} (.venv), ipykernel ${m.ipykernel}, pyzmq ${m.pyzmq}, libzmq ${m.libzmq}, pyspark ${m.pyspark}, ${m.java}; ` +
-      `Jupyter Server: Python ${m.serverPython} (Debian), jupyter_server ${m.jupyterServer}, jupyter_client ${m.jupyterClient}, tornado ${m.tornado}. ` +
+      `Jupyter Server 2: Python ${m.serverPython} (.venv-jupyter), jupyter_server ${m.jupyterServer}, jupyter_client ${m.jupyterClient}, tornado ${m.tornado}; ` +
+      `Enterprise Gateway: Python ${m.egPython} (.venv-eg), enterprise_gateway ${m.enterpriseGateway}, jupyter_server ${m.egJupyterServer}, jupyter_client ${m.egJupyterClient}, tornado ${m.egTornado}. ` +
       `Run took ${o.minutes.toFixed(1)} min; 1-min load average ${o.loadStart.toFixed(2)} at start, ${o.loadEnd.toFixed(2)} at end (the bench itself adds about 1-2).`,
     '',
-    '- All three targets run the same kernel command line (bench/jupyter/kernels/bench-python: `{python} -m ipykernel_launcher -f {connection_file}`, ' +
+    '- All four targets run the same kernel command line (bench/jupyter/kernels/bench-python: `{python} -m ipykernel_launcher -f {connection_file}`, ' +
       '`{python}` = the project venv\'s .venv/bin/python, rendered by the bench since Jupyter Server knows no such placeholder). ' +
-      'Jupyter Server and sparkgate are separate processes driven by the same Node websocket client (bench/ws-kernel-client.ts); ' +
+      'Jupyter Server 2, Enterprise Gateway (its LocalProcessProxy: the spec names no process_proxy) and sparkgate are separate processes driven by the same Node websocket client (bench/ws-kernel-client.ts); ' +
       'the floor is a Node ZeroMQ client (src/wire codec) talking to an ipykernel the bench spawned itself.',
     '- Round trip = execute_request sent until both its execute_reply (shell) and its `status: idle` (iopub) arrived. ' +
       'Start = POST /api/kernels until the kernel_info_reply on a fresh websocket (floor: spawn until kernel_info_reply on ZeroMQ).',
-    `- Jupyter Server runs with \`iopub_data_rate_limit=0\` and \`iopub_msg_rate_limit=0\` (its 1.x defaults, 1 MB/s and 1,000 msg/s, would drop output of the ${'iopub'} cell).`,
+    '- Jupyter Server 2 runs with `ZMQChannelsWebsocketConnection.limit_rate=False` (its defaults, 1 MB/s and 1,000 msg/s, would drop output of the iopub cell). ' +
+      'Enterprise Gateway runs with `list_kernels=True` (GET /api/kernels is 403 otherwise), its kernel limits at their defaults (max_kernels unbounded, max_kernels_per_user -1) ' +
+      'and no EG_*/KG_* variables in its environment; it has no iopub rate limit to switch off (its web app passes none to jupyter_server 1.x\'s handler, which then reads 0).',
     `- Warm pool: sparkgate started with SPARKGATE_WARM_POOL={"bench-python":${o.warmPool}}; before each sample the bench waits for the pool's ready gauge on /metrics to be full again. ` +
-      'Jupyter Server has no pool; its column on the warm rows is its cold start.' +
+      'Jupyter Server 2 and Enterprise Gateway have no pool; their columns on the warm rows are their cold starts.' +
       (r.warm?.poolClaims ? ` Pool claims over the samples: ${JSON.stringify(r.warm.poolClaims)}.` : ''),
     `- Memory: VmRSS of the server process only (kernels are separate processes), median of 5 readings after ${o.settleMs} ms idle ` +
       'and, for sparkgate, a forced full GC (inspector `HeapProfiler.collectGarbage`; CPython frees by reference counting). ' +
@@ -72,10 +77,10 @@ export function reportNotes(m: MachineInfo, r: AllResults, o: RunConditions): st
       'idle kernels have no websocket client connected. Per kernel = (RSS_n - RSS_0) / n.',
     '- Round trips and iopub run with all targets up side by side, interleaved in rounds, so load from elsewhere falls on all alike; ' +
       'starts, concurrency and memory run one server at a time.',
-    '- Ratios are sparkgate divided by the other column: below 1x is better for times, above 1x for throughputs.',
-    '- Why Jupyter Server 1.x takes ~44 ms for `1+1`: Nagle\'s algorithm on its kernel websocket meeting the client\'s delayed ACK. ' +
+    '- Ratios are sparkgate divided by the other column (JS2 = Jupyter Server 2, EG = Enterprise Gateway): below 1x is better for times, above 1x for throughputs.',
+    '- Why a Tornado kernel server can take ~44 ms for `1+1`: Nagle\'s algorithm on its kernel websocket meeting the client\'s delayed ACK. ' +
       'Tornado switches Nagle back on once the upgrade response is written (tornado/http1connection.py `_finish_request`: `set_nodelay(False)`), ' +
-      'and Jupyter Server never calls `WebSocketHandler.set_nodelay(True)`. One execution sends five small frames (status busy, execute_input, ' +
+      'and Jupyter Server (1.x, under Enterprise Gateway, and 2.x) never calls `WebSocketHandler.set_nodelay(True)`. One execution sends five small frames (status busy, execute_input, ' +
       'execute_result, execute_reply, status idle); once one is unacknowledged Nagle holds the next until the ACK, which the client delays by ' +
       `Linux's 40 ms minimum because it has nothing to send. ${nodelay} sparkgate's sockets have Nagle off (Node's ws sets noDelay).`,
     ...bounds,

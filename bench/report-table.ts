@@ -1,13 +1,16 @@
-/** The markdown table of a bench run: one row per figure, ratios to Jupyter Server and the floor. */
+/** The markdown table of a bench run: one row per figure, ratios of sparkgate to Jupyter Server 2, Enterprise Gateway and the floor. */
 
 export interface FigureRow {
   readonly figure: string;
   readonly unit: string;
   readonly js?: number | undefined;
+  /** Jupyter Enterprise Gateway 3.3. */
+  readonly eg?: number | undefined;
   readonly sparkgate?: number | undefined;
   readonly floor?: number | undefined;
   /** Shown in place of a missing value: why it was not measured, or how its phase failed. */
   readonly jsNote?: string;
+  readonly egNote?: string;
   readonly sparkgateNote?: string;
   readonly floorNote?: string;
   readonly target?: string;
@@ -32,14 +35,14 @@ function ratio(a: number | undefined, b: number | undefined): string {
 
 export function renderTable(rows: readonly FigureRow[]): string {
   const lines = [
-    '| figure | Jupyter Server | sparkgate | floor | sparkgate/JS | sparkgate/floor | target | met? |',
-    '|---|---:|---:|---:|---:|---:|---|---|',
+    '| figure | Jupyter Server 2 | Enterprise Gateway | sparkgate | floor | sparkgate/JS2 | sparkgate/EG | sparkgate/floor | target | met? |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const r of rows) {
     const met = r.target === undefined ? '' : r.met === undefined ? 'n/a' : r.met ? 'yes' : '**no**';
     lines.push(
-      `| ${r.figure} | ${cell(r.js, r.unit, r.jsNote)} | ${cell(r.sparkgate, r.unit, r.sparkgateNote)} | ${cell(r.floor, r.unit, r.floorNote)} | ` +
-        `${ratio(r.sparkgate, r.js)} | ${ratio(r.sparkgate, r.floor)} | ${r.target ?? ''} | ${met} |`,
+      `| ${r.figure} | ${cell(r.js, r.unit, r.jsNote)} | ${cell(r.eg, r.unit, r.egNote)} | ${cell(r.sparkgate, r.unit, r.sparkgateNote)} | ${cell(r.floor, r.unit, r.floorNote)} | ` +
+        `${ratio(r.sparkgate, r.js)} | ${ratio(r.sparkgate, r.eg)} | ${ratio(r.sparkgate, r.floor)} | ${r.target ?? ''} | ${met} |`,
     );
   }
   return lines.join('\n');

@@ -1,7 +1,7 @@
 /**
- * `npm run bench`: Jupyter Server, sparkgate (cold and warm pool) and a direct ZeroMQ floor, side
- * by side on the same ipykernel; prints a markdown table (stdout; progress on stderr) and writes
- * bench/results/latest.json. Not part of `npm test`: targets live here, never in timed unit tests.
+ * `npm run bench`: Jupyter Server 2, Jupyter Enterprise Gateway 3.3, sparkgate (cold and warm
+ * pool) and a direct ZeroMQ floor, side by side on the same ipykernel; prints a markdown table
+ * (stdout; progress on stderr) and writes bench/results/latest.json. Not part of `npm test`: targets live here, never in timed unit tests.
  * Options: see bench-options.ts. Every process started is stopped at the end, on error and on
  * SIGINT/SIGTERM.
  *
@@ -9,6 +9,9 @@
  * (budgets.ts, scaled by BENCH_DEADLINE_SCALE). A phase that misses one is reported failed in
  * its table cells and the notes ("deadline: waited N ms for <what>"), what it started is
  * stopped, the run goes on, and the exit code is 1.
+ *
+ * The Python servers' venvs (.venv-jupyter, .venv-eg) are made or checked first
+ * (scripts/ensure-python.sh, python-envs.ts) when a phase needs them.
  *
  * Phases: each server alone (memory, concurrency, start) -> the floor alone (start,
  * concurrency) -> sparkgate with a warm pool (start) -> all targets interleaved (round trips,
@@ -25,16 +28,18 @@ import { BENCH_KERNEL_NAME } from './bench-kernelspec.js';
 import { benchOptions, type BenchOptions } from './bench-options.js';
 import { phaseBudgetMs, WAIT_MS } from './budgets.js';
 import { DeadlineScope } from './deadline.js';
+import { ENTERPRISE_GATEWAY_LABEL, startEnterpriseGateway } from './enterprise-gateway.js';
 import { figureRows, type AllResults } from './figure-rows.js';
 import { runFloorSuite } from './floor-suite.js';
 import { measureGcLatency } from './gc-latency.js';
 import { runSideBySide } from './interleaved-suite.js';
-import { startJupyterServer } from './jupyter-server.js';
+import { JUPYTER_SERVER_LABEL, JUPYTER_SERVER_NODELAY_LABEL, startJupyterServer } from './jupyter-server.js';
 import type { KernelServer } from './kernel-server.js';
 import { machineInfo } from './machine-info.js';
 import { measureStart } from './measure-start.js';
 import { PhaseRunner } from './phase-runner.js';
 import { spawnTracked, stopAll, stopTracked } from './processes.js';
+import { ensurePythonEnvs, serverEnvsFor } from './python-envs.js';
 import { measureJupyterClientRtt } from './python-reference.js';
 import { reportNotes } from './report-notes.js';
 import { renderTable } from './report-table.js';
@@ -87,13 +92,15 @@ async function main(): Promise<void> {
   const loadStart = os.loadavg()[0]!;
   const { phases } = options;
   if (!options.skipBuild) await build();
+  await ensurePythonEnvs(serverEnvsFor(phases));
   const machine = machineInfo();
   const runner = new PhaseRunner({ scale: options.deadlineScale });
   if (options.deadlineScale !== 1 || Object.keys(options.phaseDeadlineMs).length > 0) {
     log(`deadlines: scale ${options.deadlineScale}, phase budgets ${JSON.stringify(options.phaseDeadlineMs)}`);
   }
-  const js = emptyResults('Jupyter Server');
-  const jsNodelay = emptyResults('Jupyter Server (+TCP_NODELAY)');
+  const js = emptyResults(JUPYTER_SERVER_LABEL);
+  const jsNodelay = emptyResults(JUPYTER_SERVER_NODELAY_LABEL);
+  const eg = emptyResults(ENTERPRISE_GATEWAY_LABEL);
   const sparkgate = emptyResults('sparkgate');
   const warm = emptyResults('sparkgate (warm pool)');
   const floor = emptyResults('floor (direct ZeroMQ)');
@@ -101,6 +108,7 @@ async function main(): Promise<void> {
 
   if (['memory', 'concurrency', 'start'].some((p) => phases.has(p as never))) {
     await runServerSuite(runner, js, (scope) => startJupyterServer(scope), options);
+    await runServerSuite(runner, eg, (scope) => startEnterpriseGateway(scope), options);
     await runServerSuite(runner, sparkgate, (scope) => startSparkgate(scope), options);
     await runFloorSuite(runner, floor, options);
   }
@@ -123,7 +131,7 @@ async function main(): Promise<void> {
       ),
     );
   }
-  if (phases.has('rtt') || phases.has('iopub')) await runSideBySide(runner, { js, jsNodelay, sparkgate, floor }, options);
+  if (phases.has('rtt') || phases.has('iopub')) await runSideBySide(runner, { js, jsNodelay, eg, sparkgate, floor }, options);
 
   let jupyterClient;
   if (phases.has('reference')) {
@@ -185,6 +193,7 @@ async function main(): Promise<void> {
   const results: AllResults = {
     js,
     jsNodelay,
+    eg,
     sparkgate,
     warm,
     floor,

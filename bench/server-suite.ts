@@ -1,5 +1,5 @@
 /**
- * The figures one kernel server process (Jupyter Server or sparkgate) gives alone, in an order
+ * The figures one kernel server process (Jupyter Server 2, Enterprise Gateway or sparkgate) gives alone, in an order
  * that keeps the memory baseline clean: memory (fresh process) -> concurrency (on those idle
  * kernels) -> start. Round trips and iopub run interleaved across targets (interleaved-suite.ts).
  *
@@ -86,6 +86,8 @@ export async function runServerSuite(runner: PhaseRunner, out: TargetResults, st
       }
       const outcome = await runner.run({ name: `${out.label} ${phase}`, targets: [out.label], phases: [phase], budgetMs: phaseBudgetMs(phase, options) }, body(phase, server));
       if (!outcome.ok) {
+        const tail = server.stderrTail?.().trim();
+        if (tail) log(`${server.label} stderr (last lines, after its ${phase} failed):\n${tail}`);
         await server.stop(); // its kernels with it
         server = undefined;
         ids = [];

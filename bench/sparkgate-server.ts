@@ -87,5 +87,5 @@ export async function startSparkgate(scope: DeadlineScope, options: SparkgateSer
     throw err;
   }
   const pid = proc.child.pid!;
-  return new KernelServer(label, url, token, proc, (gcScope) => collectGarbage(pid, inspectPort, gcScope));
+  return new KernelServer(label, url, token, proc, (gcScope) => collectGarbage(pid, inspectPort, gcScope), () => stderr);
 }

@@ -3,7 +3,7 @@ ipykernel started from the bench kernelspec (no server). Same definition as the 
 sending execute_request until both its execute_reply (shell) and its status idle (iopub)
 arrived. Prints one JSON object: {"samples": [...ms]}.
 
-Usage: JUPYTER_PATH=<dir with the rendered kernels/bench-python> /usr/bin/python3 jupyter_client_rtt.py ROUNDTRIPS
+Usage: JUPYTER_PATH=<dir with the rendered kernels/bench-python> .venv-jupyter/bin/python jupyter_client_rtt.py ROUNDTRIPS
 (bench/python-reference.ts renders it: the spec's {python} is the project venv's interpreter)
 """
 import json

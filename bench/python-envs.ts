@@ -1,0 +1,63 @@
+/**
+ * The servers' Python environments, each pinned in requirements/ and built by
+ * scripts/ensure-python.sh: Jupyter Server 2 (.venv-jupyter, requirements/jupyter.txt) and
+ * Jupyter Enterprise Gateway 3.3.0 (.venv-eg, requirements/enterprise-gateway.txt: its own venv
+ * since it pins jupyter_server 1.x and jupyter_client 6). Their kernels run neither: they run the
+ * project venv's python (bench-kernelspec.ts), the same ipykernel for every target.
+ *
+ * `ensurePythonEnvs` runs the script once per environment before the first server starts: a
+ * no-op of about a second when the venv matches its pins, a pip install (minutes) on a fresh
+ * machine or after a pin changed.
+ */
+import path from 'node:path';
+import { REPO_ROOT } from '../src/config.js';
+import type { Phase } from './bench-options.js';
+import { DeadlineScope } from './deadline.js';
+import { spawnTracked, stopTracked } from './processes.js';
+import { log } from './target-results.js';
+
+export type ServerEnv = 'jupyter' | 'eg';
+
+/** Each environment's directory and what ensure-python.sh calls it. */
+export const SERVER_ENVS: Readonly<Record<ServerEnv, { readonly dir: string; readonly requirements: string }>> = {
+  jupyter: { dir: path.join(REPO_ROOT, '.venv-jupyter'), requirements: 'requirements/jupyter.txt' },
+  eg: { dir: path.join(REPO_ROOT, '.venv-eg'), requirements: 'requirements/enterprise-gateway.txt' },
+};
+
+/** Jupyter Server 2's interpreter. */
+export const JUPYTER_SERVER_PYTHON = path.join(SERVER_ENVS.jupyter.dir, 'bin', 'python');
+/** Enterprise Gateway's interpreter and its `jupyter` command (`jupyter enterprisegateway`). */
+export const EG_PYTHON = path.join(SERVER_ENVS.eg.dir, 'bin', 'python');
+export const EG_JUPYTER = path.join(SERVER_ENVS.eg.dir, 'bin', 'jupyter');
+
+/** The phases that start each environment's server (the jupyter_client reference runs on .venv-jupyter). */
+const NEEDED_BY: Readonly<Record<ServerEnv, readonly Phase[]>> = {
+  jupyter: ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'reference'],
+  eg: ['start', 'rtt', 'iopub', 'concurrency', 'memory'],
+};
+
+/** The environments a run of `phases` needs (none for, say, BENCH_ONLY=spark). */
+export function serverEnvsFor(phases: ReadonlySet<Phase>): ServerEnv[] {
+  return (Object.keys(NEEDED_BY) as ServerEnv[]).filter((env) => NEEDED_BY[env].some((p) => phases.has(p)));
+}
+
+/** A pip install of a few hundred MB on a slow link; not scaled, like the build. */
+const ENSURE_TIMEOUT_MS = 900_000;
+
+/** `bash scripts/ensure-python.sh <env>` for each, one after the other; throws when one fails. */
+export async function ensurePythonEnvs(envs: readonly ServerEnv[]): Promise<void> {
+  for (const env of envs) {
+    log(`Python environment ${path.basename(SERVER_ENVS[env].dir)} (${SERVER_ENVS[env].requirements}): bash scripts/ensure-python.sh ${env}`);
+    const proc = spawnTracked(`ensure-python.sh ${env}`, 'bash', [path.join(REPO_ROOT, 'scripts', 'ensure-python.sh'), env], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    try {
+      await DeadlineScope.run(`ensure-python.sh ${env}`, ENSURE_TIMEOUT_MS, (scope) => scope.wait(proc.exited, ENSURE_TIMEOUT_MS, `bash scripts/ensure-python.sh ${env} to finish`));
+    } catch (err) {
+      await stopTracked(proc, 1_000);
+      throw err;
+    }
+    if (proc.child.exitCode !== 0) throw new Error(`bash scripts/ensure-python.sh ${env} failed (${proc.child.exitCode ?? proc.child.signalCode}); run it by hand to see why`);
+  }
+}
