@@ -1,5 +1,6 @@
 /**
- * A real Jupyter Server in gateway mode (`--gateway-url` at a test sparkgate), as users run it:
+ * A real Jupyter Server in gateway mode (`--gateway-url` at a test sparkgate), as users run it
+ * (or, without `gatewayUrl`, in its local mode):
  * - `jupyter-server-2`: Jupyter Server 2 and JupyterLab 4 from `.venv-jupyter`
  *   (requirements/jupyter.txt, `scripts/ensure-python.sh jupyter`), started as `jupyter lab`;
  * - `jupyter-server-1`: Debian's python3-jupyter-server 1.23 (`/usr/bin/python3 -m jupyter_server`).
@@ -21,8 +22,9 @@ export const JUPYTER_VENV_PYTHON = path.join(REPO_ROOT, '.venv-jupyter', 'bin', 
 
 export interface JupyterServerOptions {
   kind: JupyterServerKind;
-  gatewayUrl: string;
-  gatewayToken: string;
+  /** Where the gateway is; without it Jupyter Server runs its own kernels (local mode). */
+  gatewayUrl?: string;
+  gatewayToken?: string;
   /** More `--Name.option=value` arguments. */
   args?: string[];
   env?: Record<string, string>;
@@ -76,9 +78,13 @@ export async function startJupyterServer(options: JupyterServerOptions): Promise
     python,
     [
       ...entry,
-      `--gateway-url=${options.gatewayUrl}`,
-      `--GatewayClient.auth_token=${options.gatewayToken}`,
-      ...((options.args ?? []).some((a) => a.startsWith('--GatewayClient.request_timeout=')) ? [] : ['--GatewayClient.request_timeout=60']),
+      ...(options.gatewayUrl === undefined
+        ? []
+        : [
+            `--gateway-url=${options.gatewayUrl}`,
+            `--GatewayClient.auth_token=${options.gatewayToken ?? ''}`,
+            ...((options.args ?? []).some((a) => a.startsWith('--GatewayClient.request_timeout=')) ? [] : ['--GatewayClient.request_timeout=60']),
+          ]),
       `--ServerApp.token=${token}`,
       '--ServerApp.ip=127.0.0.1',
       `--ServerApp.port=${port}`,

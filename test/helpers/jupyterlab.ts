@@ -24,9 +24,6 @@ export interface JupyterLabBrowser {
 }
 
 export async function startJupyterLabBrowser(options: { gatewayUrl: string; gatewayToken: string; args?: string[] }): Promise<JupyterLabBrowser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (scripts/ensure-deps.sh test does)`);
-  }
   const server = await startJupyterServer({
     kind: 'jupyter-server-2',
     gatewayUrl: options.gatewayUrl,
@@ -36,24 +33,18 @@ export async function startJupyterLabBrowser(options: { gatewayUrl: string; gate
     // No "get notified about Jupyter news?" toast over the notebook.
     labSettings: { '@jupyterlab/apputils-extension/notification.jupyterlab-settings': { fetchNews: 'false' } },
   });
-  const profile = mkdtempSync(path.join(os.tmpdir(), 'sparkgate-chromium-'));
-  let context: BrowserContext | undefined;
+  let browser: ChromiumBrowser | undefined;
   try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-      viewport: { width: 1280, height: 800 },
-    });
+    browser = await launchChromium({ width: 1280, height: 800 });
+    const context = browser.context;
     const page = context.pages()[0] ?? (await context.newPage());
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
     await page.goto(`${server.baseUrl}/lab?token=${server.token}`);
     // The application is up once the launcher shows the kernelspecs it got from sparkgate.
     await page.locator('.jp-LauncherCard').first().waitFor({ timeout: 120_000 });
-    const ctx = context;
+    const opened = browser;
     return {
       server,
-      context: ctx,
+      context,
       page,
       async screenshot(name) {
         const file = path.join(SCREENSHOT_DIR, `${name}.png`);
@@ -61,15 +52,45 @@ export async function startJupyterLabBrowser(options: { gatewayUrl: string; gate
         return file;
       },
       async stop() {
-        await ctx.close().catch(() => undefined);
-        rmSync(profile, { recursive: true, force: true });
+        await opened.stop();
         await server.stop();
       },
     };
   } catch (err) {
-    await context?.close().catch(() => undefined);
-    rmSync(profile, { recursive: true, force: true });
+    await browser?.stop();
     await server.stop();
+    throw err;
+  }
+}
+
+export interface ChromiumBrowser {
+  context: BrowserContext;
+  stop(): Promise<void>;
+}
+
+/** Debian's Chromium, headless, with a throwaway profile (never a downloaded browser). */
+export async function launchChromium(viewport = { width: 1400, height: 900 }): Promise<ChromiumBrowser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (scripts/ensure-deps.sh test does)`);
+  }
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'sparkgate-chromium-'));
+  try {
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+      viewport,
+    });
+    return {
+      context,
+      async stop() {
+        await context.close().catch(() => undefined);
+        rmSync(profile, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(profile, { recursive: true, force: true });
     throw err;
   }
 }
