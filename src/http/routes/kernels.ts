@@ -47,7 +47,8 @@ export function registerKernelRoutes(app: FastifyInstance, deps: ServerDeps): vo
       await kernels.shutdownKernel(kernel.id, 'abandoned').catch((err: unknown) =>
         deps.logger.error({ kernel_id: kernel.id, err: (err as Error).message }, 'shutting down an abandoned kernel failed'),
       );
-      return reply;
+      // Nobody reads it; it completes the request's lifecycle (nginx's "client closed request").
+      return reply.status(499).send({ message: 'The client closed the request before the kernel started; it was shut down', reason: 'client_closed' });
     }
     return reply
       .status(201)
