@@ -16,7 +16,10 @@
  *   BENCH_SPARK_PARTS=start,warm,rtt,memory  the parts of the spark phase to run
  *   BENCH_K8S_GC_RUNS=5     executor GC runs of 50 pods on the real API server (each way)
  *   BENCH_K8S_SUBMITS=3     jobs submitted from zero executors (submit -> first executor)
- *   BENCH_ONLY=start,rtt,iopub,concurrency,memory,gc,reference,scala,spark,k8s   run a subset
+ *   BENCH_ONLY=start,rtt,iopub,concurrency,memory,jupyterlab,gc,reference,scala,spark,k8s   run a subset
+ *                           (jupyterlab: `1+1` round trips and the concurrency run through Jupyter
+ *                           Server 2 in gateway mode, sparkgate extension off and on; it uses
+ *                           BENCH_ROUNDTRIPS, BENCH_CONCURRENCY and BENCH_CELLS)
  *   BENCH_SKIP_BUILD=1      do not run `npm run build` first (dist/ must be current)
  *   BENCH_CPU_PROF=<dir>    write a V8 CPU profile of the (cold) sparkgate process there
  *   BENCH_DEADLINE_SCALE=1  multiplies every deadline (budgets.ts): 3 on a slow machine, 0.001 to
@@ -24,7 +27,7 @@
  *   BENCH_<PHASE>_DEADLINE_MS  the budget of one phase, e.g. BENCH_CONCURRENCY_DEADLINE_MS=5000
  *                           (not scaled; its single waits keep their own scaled deadlines)
  */
-export const PHASES = ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'gc', 'reference', 'scala', 'spark', 'k8s'] as const;
+export const PHASES = ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'jupyterlab', 'gc', 'reference', 'scala', 'spark', 'k8s'] as const;
 export type Phase = (typeof PHASES)[number];
 export const SPARK_PARTS = ['start', 'warm', 'rtt', 'memory'] as const;
 export type SparkPart = (typeof SPARK_PARTS)[number];

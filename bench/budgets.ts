@@ -84,6 +84,10 @@ const PHASE_BUDGET_MS: Readonly<Record<Stage, (o: BenchOptions) => number>> = {
   // Gateway, sparkgate, the floor), three legacy ones; ~48 ms a round trip at worst (Nagle).
   rtt: (o) => 60_000 + (5 * (o.roundTrips + 50) + 3 * (o.legacyRoundTrips + 50)) * 100,
   // Seven lanes (v1 and legacy of three servers, the floor), each a warm-up cell and the repeats.
+  // The jupyterlab phase's round trips: four lanes (sparkgate direct, Jupyter Server 2 in gateway
+  // mode with the extension off and on, the floor), ~48 ms a round trip at worst (Nagle); its
+  // concurrency runs have the concurrency budget each.
+  jupyterlab: (o) => 60_000 + 4 * (o.roundTrips + 50) * 100,
   iopub: (o) => 60_000 + 7 * (o.iopubRepeats + 1) * (WAIT_MS.cell / 10 + o.iopubLines * WAIT_MS.iopubLine),
   reference: (o) => 30_000 + referenceRunMs(o.roundTrips),
   gc: (o) => o.gcRuns * WAIT_MS.gcRun,

@@ -3,6 +3,8 @@
  * phase failed says so ("failed: deadline: waited N ms for ...") instead of "n/a".
  */
 import type { Phase } from './bench-options.js';
+import type { JupyterLabResults } from './jupyterlab-path.js';
+import { jupyterlabRows } from './jupyterlab-rows.js';
 import type { FigureRow } from './report-table.js';
 import type { K8sResults } from './k8s-suite.js';
 import { sparkRows } from './spark-rows.js';
@@ -21,6 +23,8 @@ export interface AllResults {
   readonly warmNote?: string;
   readonly floor?: TargetResults;
   readonly jupyterClient?: Summary;
+  /** The jupyterlab phase (issue 16): Jupyter Server 2 in gateway mode, extension off and on. */
+  readonly jupyterlab?: JupyterLabResults;
   readonly gc?: Summary;
   /** The Scala kernel (issue 4): 1+1 round trips through sparkgate. */
   readonly scala?: { p50: number; p95: number; samples: number };
@@ -151,6 +155,7 @@ export function figureRows(r: AllResults, o: RowOptions): FigureRow[] {
   rows.push({ figure: `server RSS, ${o.idleKernels} idle kernels (no clients)`, unit: 'MB', js: r.js?.memory?.rssNMB, eg: r.eg?.memory?.rssNMB, sparkgate: r.sparkgate?.memory?.rssNMB, ...mn });
   const perKernel = r.sparkgate?.memory?.perKernelMB;
   rows.push({ figure: 'server RSS per idle kernel', unit: 'MB', js: r.js?.memory?.perKernelMB, eg: r.eg?.memory?.perKernelMB, sparkgate: perKernel, ...mn, target: '< 1 MB', met: below(perKernel, 1) });
+  if (r.jupyterlab || r.failures?.some((f) => f.phase === 'jupyterlab')) rows.push(...jupyterlabRows(r.jupyterlab, r.failures ?? [], o));
   const scalaNote = notes('scala', { sparkgate: STANDALONE_TARGETS.scala });
   if (r.scala || scalaNote.sparkgateNote) {
     rows.push({ figure: `\`1+1\` round trip, Scala kernel (scala -Xnojline), p50 of ${r.scala?.samples ?? 100}`, unit: 'ms', sparkgate: r.scala?.p50, ...scalaNote });

@@ -3,7 +3,7 @@
  * each, no server. Round trips and iopub run interleaved across targets (interleaved-suite.ts).
  * Each is a phase of its own: the phase runner stops the kernels of one that fails.
  */
-import type { BenchOptions } from './bench-options.js';
+import type { BenchOptions, Phase } from './bench-options.js';
 import { phaseBudgetMs } from './budgets.js';
 import { directTarget, type OpenKernel } from './kernel-targets.js';
 import { measureConcurrency } from './measure-concurrency.js';
@@ -11,10 +11,11 @@ import { measureStart } from './measure-start.js';
 import type { PhaseRunner } from './phase-runner.js';
 import { log, type TargetResults } from './target-results.js';
 
-export async function runFloorSuite(runner: PhaseRunner, out: TargetResults, options: BenchOptions): Promise<void> {
+/** `failAs`: the phase a failure is recorded as (default: the part's own; the jupyterlab phase runs the concurrency part too). */
+export async function runFloorSuite(runner: PhaseRunner, out: TargetResults, options: BenchOptions, failAs?: Phase): Promise<void> {
   const target = directTarget();
   const { phases } = options;
-  const spec = (phase: 'start' | 'concurrency') => ({ name: `${out.label} ${phase}`, targets: [out.label], phases: [phase], budgetMs: phaseBudgetMs(phase, options) });
+  const spec = (phase: 'start' | 'concurrency') => ({ name: `${out.label} ${phase}`, targets: [out.label], phases: [failAs ?? phase], budgetMs: phaseBudgetMs(phase, options) });
   if (phases.has('start')) {
     await runner.run(spec('start'), async (scope) => {
       log(`floor: ${options.starts} kernel starts`);

@@ -44,10 +44,11 @@ function laneGuard(scope: DeadlineScope, runner: PhaseRunner, phase: Phase, aliv
   };
 }
 
-export async function runRoundTrips(scope: DeadlineScope, runner: PhaseRunner, lanes: readonly Lane[]): Promise<void> {
+/** `phase`: what a lane's failure is recorded as (the jupyterlab phase runs round trips too). */
+export async function runRoundTrips(scope: DeadlineScope, runner: PhaseRunner, lanes: readonly Lane[], phase: Phase = 'rtt'): Promise<void> {
   log(`round trips, interleaved in rounds of up to ${BLOCK} per lane: ${lanes.map((l) => `${l.results.label} ${l.key} x ${l.roundTrips}`).join(', ')}`);
   const alive = new Set(lanes);
-  const guard = laneGuard(scope, runner, 'rtt', alive);
+  const guard = laneGuard(scope, runner, phase, alive);
   for (const lane of lanes) await guard(lane, () => warmUp(scope, lane.client));
   const samples = new Map(lanes.map((l) => [l, [] as number[]]));
   const rounds = Math.ceil(Math.max(...lanes.map((l) => l.roundTrips)) / BLOCK);

@@ -32,7 +32,7 @@ export const EG_JUPYTER = path.join(SERVER_ENVS.eg.dir, 'bin', 'jupyter');
 
 /** The phases that start each environment's server (the jupyter_client reference runs on .venv-jupyter). */
 const NEEDED_BY: Readonly<Record<ServerEnv, readonly Phase[]>> = {
-  jupyter: ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'reference'],
+  jupyter: ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'jupyterlab', 'reference'],
   eg: ['start', 'rtt', 'iopub', 'concurrency', 'memory'],
 };
 
@@ -44,20 +44,35 @@ export function serverEnvsFor(phases: ReadonlySet<Phase>): ServerEnv[] {
 /** A pip install of a few hundred MB on a slow link; not scaled, like the build. */
 const ENSURE_TIMEOUT_MS = 900_000;
 
-/** `bash scripts/ensure-python.sh <env>` for each, one after the other; throws when one fails. */
-export async function ensurePythonEnvs(envs: readonly ServerEnv[]): Promise<void> {
+/** `bash scripts/<script> [arg]`, within ENSURE_TIMEOUT_MS; throws when it fails. */
+async function runScript(script: string, arg?: string): Promise<void> {
+  const what = `bash scripts/${script}${arg ? ` ${arg}` : ''}`;
+  const proc = spawnTracked(`${script}${arg ? ` ${arg}` : ''}`, 'bash', [path.join(REPO_ROOT, 'scripts', script), ...(arg ? [arg] : [])], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    await DeadlineScope.run(what, ENSURE_TIMEOUT_MS, (scope) => scope.wait(proc.exited, ENSURE_TIMEOUT_MS, `${what} to finish`));
+  } catch (err) {
+    await stopTracked(proc, 1_000);
+    throw err;
+  }
+  if (proc.child.exitCode !== 0) throw new Error(`${what} failed (${proc.child.exitCode ?? proc.child.signalCode}); run it by hand to see why`);
+}
+
+/**
+ * `bash scripts/ensure-python.sh <env>` for each, one after the other, then (when the jupyterlab
+ * phase runs) `bash scripts/ensure-extension.sh`: the sparkgate Jupyter Server extension in
+ * .venv-jupyter (ensure-python.sh drops packages its pins do not name, this one included; a
+ * no-op of seconds when current). Throws when one fails.
+ */
+export async function ensurePythonEnvs(envs: readonly ServerEnv[], options: { readonly extension?: boolean } = {}): Promise<void> {
   for (const env of envs) {
     log(`Python environment ${path.basename(SERVER_ENVS[env].dir)} (${SERVER_ENVS[env].requirements}): bash scripts/ensure-python.sh ${env}`);
-    const proc = spawnTracked(`ensure-python.sh ${env}`, 'bash', [path.join(REPO_ROOT, 'scripts', 'ensure-python.sh'), env], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    try {
-      await DeadlineScope.run(`ensure-python.sh ${env}`, ENSURE_TIMEOUT_MS, (scope) => scope.wait(proc.exited, ENSURE_TIMEOUT_MS, `bash scripts/ensure-python.sh ${env} to finish`));
-    } catch (err) {
-      await stopTracked(proc, 1_000);
-      throw err;
-    }
-    if (proc.child.exitCode !== 0) throw new Error(`bash scripts/ensure-python.sh ${env} failed (${proc.child.exitCode ?? proc.child.signalCode}); run it by hand to see why`);
+    await runScript('ensure-python.sh', env);
+  }
+  if (options.extension) {
+    log('sparkgate Jupyter Server extension in .venv-jupyter (jupyterlab phase): bash scripts/ensure-extension.sh');
+    await runScript('ensure-extension.sh');
   }
 }

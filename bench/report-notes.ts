@@ -84,6 +84,17 @@ export function reportNotes(m: MachineInfo, r: AllResults, o: RunConditions): st
       'execute_result, execute_reply, status idle); once one is unacknowledged Nagle holds the next until the ACK, which the client delays by ' +
       `Linux's 40 ms minimum because it has nothing to send. ${nodelay} sparkgate's sockets have Nagle off (Node's ws sets noDelay).`,
     ...bounds,
+    ...(r.jupyterlab
+      ? [
+          '- JupyterLab path rows (jupyterlab phase, bench/jupyterlab-path.ts): one sparkgate on the bench kernelspec and, in front of it, two JupyterLab 4 / Jupyter Server 2 processes ' +
+            '(.venv-jupyter, `python -m jupyterlab`) in gateway mode (`--gateway-url` = that sparkgate, `--GatewayClient.auth_token` = its token); the client talks to Jupyter Server with ' +
+            'Jupyter Server\'s own token, so each cell crosses two websockets. "ext off": `--ServerApp.jpserver_extensions=jupyterlab_sparkgate=False`; "ext on": the jupyterlab_sparkgate ' +
+            'extension loaded (checked: its "sparkgate: TCP_NODELAY on kernel websockets" log line), which keeps TCP_NODELAY on both websockets. Jupyter Server in gateway mode selects no ' +
+            'websocket subprotocol, so that path runs the legacy protocol (as JupyterLab falls back to); sparkgate direct runs v1, as JupyterLab would against it. Round trips: the four ' +
+            'lanes interleaved in blocks of 50, 50 untimed first; concurrency: one target at a time, kernels on the same sparkgate. Target: with the extension, within 1.5x of sparkgate direct ' +
+            '(JL on/sparkgate column).',
+        ]
+      : []),
     ...sparkNotes(r.spark),
     ...(r.k8s
       ? [

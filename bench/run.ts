@@ -15,9 +15,11 @@
  *
  * Phases: each server alone (memory, concurrency, start) -> the floor alone (start,
  * concurrency) -> sparkgate with a warm pool (start) -> all targets interleaved (round trips,
- * iopub) -> Python jupyter_client reference -> executor GC on FakeKube -> Scala kernel -> Spark
- * sessions against a bare pyspark REPL (spark-suite.ts) -> executor GC, job submit to first
- * executor and the reaper against a real API server (k8s-suite.ts).
+ * iopub) -> the JupyterLab path (Jupyter Server 2 in gateway mode in front of sparkgate, the
+ * sparkgate extension off and on: jupyterlab-path.ts) -> Python jupyter_client reference ->
+ * executor GC on FakeKube -> Scala kernel -> Spark sessions against a bare pyspark REPL
+ * (spark-suite.ts) -> executor GC, job submit to first executor and the reaper against a real
+ * API server (k8s-suite.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -34,6 +36,7 @@ import { runFloorSuite } from './floor-suite.js';
 import { measureGcLatency } from './gc-latency.js';
 import { runSideBySide } from './interleaved-suite.js';
 import { JUPYTER_SERVER_LABEL, JUPYTER_SERVER_NODELAY_LABEL, startJupyterServer } from './jupyter-server.js';
+import { emptyJupyterLabResults, runJupyterLabPath, type JupyterLabResults } from './jupyterlab-path.js';
 import type { KernelServer } from './kernel-server.js';
 import { machineInfo } from './machine-info.js';
 import { measureStart } from './measure-start.js';
@@ -92,7 +95,7 @@ async function main(): Promise<void> {
   const loadStart = os.loadavg()[0]!;
   const { phases } = options;
   if (!options.skipBuild) await build();
-  await ensurePythonEnvs(serverEnvsFor(phases));
+  await ensurePythonEnvs(serverEnvsFor(phases), { extension: phases.has('jupyterlab') });
   const machine = machineInfo();
   const runner = new PhaseRunner({ scale: options.deadlineScale });
   if (options.deadlineScale !== 1 || Object.keys(options.phaseDeadlineMs).length > 0) {
@@ -132,6 +135,13 @@ async function main(): Promise<void> {
     );
   }
   if (phases.has('rtt') || phases.has('iopub')) await runSideBySide(runner, { js, jsNodelay, eg, sparkgate, floor }, options);
+
+  let jupyterlab: JupyterLabResults | undefined;
+  if (phases.has('jupyterlab')) {
+    log(`JupyterLab path: Jupyter Server 2 in gateway mode in front of sparkgate, extension off and on; ${options.roundTrips} round trips, concurrency ${options.concurrency} x ${options.cells}`);
+    jupyterlab = emptyJupyterLabResults();
+    await runJupyterLabPath(runner, jupyterlab, options);
+  }
 
   let jupyterClient;
   if (phases.has('reference')) {
@@ -200,6 +210,7 @@ async function main(): Promise<void> {
     failures,
     ...(warmNote ? { warmNote } : {}),
     ...(jupyterClient ? { jupyterClient } : {}),
+    ...(jupyterlab ? { jupyterlab } : {}),
     ...(gc ? { gc } : {}),
     ...(scala ? { scala } : {}),
     ...(spark ? { spark } : {}),
