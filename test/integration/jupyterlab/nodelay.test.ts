@@ -22,7 +22,7 @@ beforeAll(async () => {
   tg = await startGateway();
   servers.off = await startJupyterServer({ kind: 'jupyter-server-2', gatewayUrl: tg.url, gatewayToken: tg.token, args: [EXTENSION_OFF] });
   servers.on = await startJupyterServer({ kind: 'jupyter-server-2', gatewayUrl: tg.url, gatewayToken: tg.token });
-});
+}, 240_000);
 
 afterAll(async () => {
   await servers.off?.stop();
@@ -75,5 +75,5 @@ describe('TCP_NODELAY on Jupyter Server 2\'s kernel websockets (gateway mode)', 
     expect(ratio, `off ${median(off).toFixed(1)} ms, on ${median(on).toFixed(1)} ms`).toBeGreaterThan(2);
     for (const side of ['off', 'on'] as const) await kernels[side].shutdown();
     for (const km of managers) km.dispose();
-  });
+  }, 180_000);
 });
