@@ -18,6 +18,8 @@ describe.each(SERVERS)('%s in gateway mode', (kind) => {
   let tg: TestGateway;
   let jupyter: RunningJupyterServer;
   let km: KernelManager;
+  /** Gateways and servers a test starts for itself: stopped here too, should the test time out. */
+  const extra: { stop(): Promise<void> }[] = [];
 
   beforeAll(async () => {
     // A warm pool: what Jupyter Server sends with every start (KERNEL_USERNAME, KERNEL_LAUNCH_TIMEOUT,
@@ -34,6 +36,7 @@ describe.each(SERVERS)('%s in gateway mode', (kind) => {
   }, SERVER_TEST_MS);
 
   afterAll(async () => {
+    for (const x of extra.reverse()) await x.stop().catch(() => undefined);
     km?.dispose();
     await jupyter?.stop();
     await tg?.stop();
@@ -116,6 +119,7 @@ describe.each(SERVERS)('%s in gateway mode', (kind) => {
       args: ['--GatewayClient.request_timeout=3', '--GatewayClient.launch_timeout_pad=1'],
       env: { KERNEL_LAUNCH_TIMEOUT: '2' },
     });
+    extra.push(impatient);
     try {
       const before = new Set(tg.gateway.kernels.list().map((k) => k.id));
       const logged = tg.logLines.length;
@@ -138,7 +142,9 @@ describe.each(SERVERS)('%s in gateway mode', (kind) => {
     // closes them), so there only cull_connected=True culls; the README says so.
     const cullConnected = kind === 'jupyter-server-1';
     const culling = await startGateway({ cullIdleTimeoutSeconds: 3, cullIntervalSeconds: 1, cullConnected });
+    extra.push(culling);
     const server = await startJupyterServer({ kind, gatewayUrl: culling.url, gatewayToken: culling.token });
+    extra.push(server);
     try {
       const manager = new KernelManager({ serverSettings: server.settings });
       await manager.ready;
