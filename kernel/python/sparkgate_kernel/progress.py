@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -24,6 +25,8 @@ log = logging.getLogger("sparkgate_kernel")
 TERMINAL = frozenset({"SUCCEEDED", "FAILED"})
 MAX_JOBS_SHOWN = 8
 BAR_WIDTH = 20
+# How long the final update waits for Spark's status tracker to report the cell's jobs ended.
+FINAL_SETTLE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -214,11 +217,21 @@ class _CellProgress:
                 if final:
                     self._closed = True
 
+    def _unsettled(self) -> bool:
+        return not self._failed and any(job.status not in TERMINAL for job in self._jobs.values())
+
     def finish(self) -> None:
         self._stop.set()
         self._thread.join(timeout=max(2.0, 4 * self._interval_s))
         if not self._thread.is_alive() and self._handle is not None:
             self._poll()  # the final state of the jobs on show
+            # The status tracker is fed by Spark's listener bus, which can lag a job's end by a
+            # moment under load (a finished job still RUNNING with all its tasks done). The cell's
+            # actions have returned: give the tracker that moment, bounded.
+            deadline = time.monotonic() + FINAL_SETTLE_S
+            while self._unsettled() and time.monotonic() < deadline:
+                time.sleep(0.05)
+                self._poll()
         self._publish(final=True)
         with self._lock:
             self._closed = True
