@@ -51,9 +51,10 @@ describe('attached terminals', () => {
     const model = await createTerminal(tg, { kernel_id: kernel.id });
     expect(model).toMatchObject({ kind: 'attached', kernel_id: kernel.id, session_id: null });
     const t = await WsTerminal.open(tg, model.name);
-    // The kernels' Python runs the console (the project venv's jupyter_console).
-    expect(commandLine(tg.ext.terminals.get(model.name).pid).slice(0, 2)).toEqual([tg.gateway.kernels.pythonInterpreter, '-c']);
     await t.expect(/In \[\d+\]: $/, 30_000);
+    // The kernels' Python runs the console (the project venv's jupyter_console). Read once it
+    // prompts: /proc/<pid>/cmdline is empty for a moment while the freshly forked pty child execs.
+    expect(commandLine(tg.ext.terminals.get(model.name).pid).slice(0, 2)).toEqual([tg.gateway.kernels.pythonInterpreter, '-c']);
     await t.run('x + 1', /Out\[\d+\]: 42/, 15_000);
 
     // And the other way round.

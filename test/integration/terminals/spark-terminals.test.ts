@@ -116,10 +116,11 @@ it("attached to a pyspark notebook: the same SparkSession both ways, through the
     const model = await createTerminal(tg, { kernel_id: kernel.id });
     expect(model).toMatchObject({ kind: 'attached', kernel_id: kernel.id, session_id: null });
     const t = await WsTerminal.open(tg, model.name);
+    await t.expect(/In \[\d+\]: $/, 60_000);
     // The console runs in the kernels' Python (the project venv's jupyter_console), not another.
+    // (Read once it prompts: /proc/<pid>/cmdline is empty for a moment while the pty child execs.)
     const argv = commandLine(tg.ext.terminals.get(model.name).pid);
     expect(argv.slice(0, 2)).toEqual([tg.gateway.kernels.pythonInterpreter, '-c']);
-    await t.expect(/In \[\d+\]: $/, 60_000);
 
     await t.run('spark.sql("select count(*) from t").collect()', 'Row(count(1)=5)', QUERY_MS);
     await t.run('spark.range(7).createOrReplaceTempView("u")', /In \[\d+\]: $/, QUERY_MS);
