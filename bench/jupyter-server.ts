@@ -31,14 +31,7 @@ export async function startJupyterServer(scope: DeadlineScope, options: JupyterS
   const entry = options.nodelay ? [path.join(BENCH_JUPYTER_DIR, 'nodelay_server.py')] : ['-m', 'jupyter_server'];
   const args = [
     ...entry,
-    '--no-browser',
-    '--ServerApp.allow_root=True',
-    '--ServerApp.ip=127.0.0.1',
-    `--ServerApp.port=${port}`,
-    '--ServerApp.port_retries=0',
-    // Token auth as the bench sends it (`Authorization: token ...`); 2.x's IdentityProvider reads it.
-    `--IdentityProvider.token=${token}`,
-    `--ServerApp.root_dir=${home.root}`,
+    ...jupyterServerArgs(port, token, home.root),
     '--ZMQChannelsWebsocketConnection.limit_rate=False',
     '--ServerApp.log_level=WARN',
   ];
@@ -47,4 +40,18 @@ export async function startJupyterServer(scope: DeadlineScope, options: JupyterS
     { label: options.nodelay ? JUPYTER_SERVER_NODELAY_LABEL : JUPYTER_SERVER_LABEL, command: JUPYTER_SERVER_PYTHON, args, port, token, readyPath: '/api/status' },
     home,
   );
+}
+
+/** What every Jupyter Server 2 of the bench is started with: loopback, this port, this token. */
+export function jupyterServerArgs(port: number, token: string, root: string): string[] {
+  return [
+    '--no-browser',
+    '--ServerApp.allow_root=True',
+    '--ServerApp.ip=127.0.0.1',
+    `--ServerApp.port=${port}`,
+    '--ServerApp.port_retries=0',
+    // Token auth as the bench sends it (`Authorization: token ...`); 2.x's IdentityProvider reads it.
+    `--IdentityProvider.token=${token}`,
+    `--ServerApp.root_dir=${root}`,
+  ];
 }

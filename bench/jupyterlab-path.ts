@@ -26,6 +26,7 @@ import { directTarget, type OpenKernel } from './kernel-targets.js';
 import { measureConcurrency } from './measure-concurrency.js';
 import { startKernels } from './measure-memory.js';
 import type { PhaseRunner } from './phase-runner.js';
+import { jupyterServerArgs } from './jupyter-server.js';
 import { freePort } from './processes.js';
 import { JUPYTER_SERVER_PYTHON } from './python-envs.js';
 import { startSparkgate } from './sparkgate-server.js';
@@ -77,13 +78,7 @@ export async function startJupyterLabPath(scope: DeadlineScope, options: Jupyter
   const args = [
     '-m',
     'jupyterlab',
-    '--no-browser',
-    '--ServerApp.allow_root=True',
-    '--ServerApp.ip=127.0.0.1',
-    `--ServerApp.port=${port}`,
-    '--ServerApp.port_retries=0',
-    `--IdentityProvider.token=${token}`,
-    `--ServerApp.root_dir=${home.root}`,
+    ...jupyterServerArgs(port, token, home.root),
     `--gateway-url=${gateway.url}`,
     `--GatewayClient.auth_token=${gateway.token}`,
     // Its kernel start waits for the gateway's (default 42 s); the bench's own deadline is longer.

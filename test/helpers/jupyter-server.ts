@@ -11,9 +11,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ServerConnection } from '@jupyterlab/services';
-import WebSocket from 'ws';
+import type { ServerConnection } from '@jupyterlab/services';
 import { REPO_ROOT } from '../../src/config.js';
+import { makeSettings } from '../../src/runner/gateway-client.js';
 import { waitFor } from './kernel-client.js';
 
 export type JupyterServerKind = 'jupyter-server-2' | 'jupyter-server-1';
@@ -136,15 +136,6 @@ export async function startJupyterServer(options: JupyterServerOptions): Promise
     await stop();
     throw new Error(`${options.kind} exited (${child.exitCode}):\n${log}`);
   }
-  const settings = ServerConnection.makeSettings({
-    baseUrl,
-    wsUrl: baseUrl.replace('http', 'ws'),
-    token,
-    appendToken: true,
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-    fetch: globalThis.fetch,
-    Request: globalThis.Request,
-    Headers: globalThis.Headers,
-  });
+  const settings = makeSettings(baseUrl, token);
   return { kind: options.kind, baseUrl, token, settings, child, log: () => log, stop };
 }
