@@ -121,6 +121,28 @@ export const configSchema = z
      * KERNEL_WORKING_DIR always forces a cold start when mirrorWorkingDirs is on.
      */
     warmPoolIgnoredEnv: stringList.default(['KERNEL_USERNAME', 'KERNEL_LAUNCH_TIMEOUT', 'KERNEL_WORKING_DIR']),
+    /**
+     * Multi-user mode: the users-and-teams file (src/users/policy-file.ts): per-user tokens
+     * (SHA-256), teams with their executor namespace and limits. Mount it from a Secret.
+     */
+    usersFile: z.string().min(1).optional(),
+    /** Multi-user mode: check tokens against this JupyterHub API, e.g. http://hub:8081/hub/api. */
+    jupyterhubApiUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. "http://hub:8081/hub/api"' }).optional(),
+    /** How long a token the Hub accepted is trusted without asking again. */
+    jupyterhubCacheSeconds: int(0, 3600).default(60),
+    /**
+     * What outlives the gateway process: usage records and session logs. In a pod, a volume
+     * (the StatefulSet's volumeClaimTemplate); default ~/.local/state/sparkgate.
+     */
+    stateDir: z.string().min(1).default(path.join(os.homedir(), '.local', 'state', 'sparkgate')),
+    /** Session logs (driver output, executor logs) are kept this long after the session or executor ended. */
+    logRetentionSeconds: int(0, 90 * 86_400).default(86_400),
+    /** Driver output kept per session on disk (a ring: the oldest half goes when it is full). */
+    driverLogMaxBytes: int(64 * 1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
+    /** Log kept per executor pod on disk (same ring). */
+    executorLogMaxBytes: int(64 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+    /** Usage records are written to stateDir this often (a gateway crash loses at most this much). */
+    usageFlushSeconds: int(1, 3600).default(60),
     spark: sparkSettingsSchema.default(sparkSettingsSchema.parse({})),
   })
   .strict();

@@ -36,18 +36,31 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
       ? undefined
       : new TerminalsExtension({
           env,
-          prepareSession: async (sessionId, kind) => {
+          prepareSession: async (sessionId, kind, owner) => {
             const g = gateway!;
             const spec = g.kernelspecs.get(kind === 'spark-sql' ? 'spark-sql' : 'pyspark');
-            const contribution = await g.spark.prepare({
-              kernelId: sessionId,
-              spec,
-              connectionFile: '',
-              userEnv: {},
-              config,
-              python: g.kernels.pythonInterpreter,
-              sparkHome: g.kernels.pythonSparkHome,
-            });
+            // A terminal's own Spark session counts against its owner's limits like a kernel.
+            const ticket = g.admission.admit(owner, spec, {});
+            let contribution;
+            try {
+              g.registry.begin({ id: sessionId, owner, kind: 'terminal', kernelspec: kind, reservation: ticket.reservation });
+              contribution = await g.spark.prepare({
+                kernelId: sessionId,
+                spec,
+                connectionFile: '',
+                userEnv: {},
+                config,
+                python: g.kernels.pythonInterpreter,
+                sparkHome: g.kernels.pythonSparkHome,
+                owner,
+                team: g.users.team(owner.team),
+              });
+            } catch (err) {
+              g.registry.end(sessionId);
+              throw err;
+            } finally {
+              ticket.release();
+            }
             terminalFiles.set(sessionId, contribution.files ?? []);
             const propertiesFile = contribution.env?.['SPARKGATE_SPARK_PROPERTIES_FILE'];
             const args = propertiesFile ? ['--properties-file', propertiesFile] : [];
@@ -58,6 +71,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
             return { env: contribution.env ?? {}, args };
           },
           onSessionEnd: async (sessionId) => {
+            gateway!.registry.end(sessionId);
             await gateway!.spark.onEnd(sessionId);
             for (const f of terminalFiles.get(sessionId) ?? []) rmSync(f, { force: true });
             terminalFiles.delete(sessionId);

@@ -21,6 +21,11 @@ import { PortAllocator } from './spark/port-allocator.js';
 import { isPortFree } from './spark/port-probe.js';
 import { SparkSessionPlugin } from './spark/spark-session-plugin.js';
 import { registerSparkSessionRoutes, type ExecutorSource } from './http/routes/spark-sessions.js';
+import { SessionRegistry } from './sessions/session-registry.js';
+import { LimitAdmission } from './users/admission.js';
+import { JupyterHubClient } from './users/jupyterhub.js';
+import { readPolicyFile, type PolicyFile } from './users/policy-file.js';
+import { UserDirectory } from './users/users.js';
 
 /**
  * A feature that plugs into the gateway (terminals, Spark UI proxy, executor reaper...): started
@@ -45,6 +50,10 @@ export interface GatewayOptions {
   /** Lists a Spark session's executor pods (Kubernetes mode). */
   executors?: ExecutorSource;
   probePython?: ProbeFn;
+  /** Tests: the users file already parsed (else config.usersFile is read). */
+  policy?: PolicyFile;
+  /** Tests: the JupyterHub client (else one for config.jupyterhubApiUrl). */
+  hub?: JupyterHubClient;
   /** A registry shared with extensions built before the gateway; made here when absent. */
   metrics?: GatewayMetrics;
   defaultMetrics?: boolean;
@@ -64,6 +73,11 @@ export class Gateway {
   readonly kernels: KernelManager;
   readonly sessions: SessionStore;
   readonly spark: SparkSessionPlugin;
+  /** Every session (kernels, terminals) with its owner; ended ones kept logRetentionSeconds. */
+  readonly registry: SessionRegistry;
+  /** Who a token belongs to; teams and limits (single-user mode: the shared token only). */
+  readonly users: UserDirectory;
+  readonly admission: LimitAdmission;
   readonly extensions: readonly GatewayExtension[];
   /** This gateway's own directory under config.runtimeDir (connection and Spark conf files). */
   readonly runtimeDir: string;
@@ -77,7 +91,18 @@ export class Gateway {
 
   constructor(private readonly options: GatewayOptions) {
     this.config = options.config;
-    this.token = options.config.token || randomBytes(24).toString('hex');
+    const policy = options.policy ?? (options.config.usersFile ? readPolicyFile(options.config.usersFile) : undefined);
+    const hub =
+      options.hub ??
+      (options.config.jupyterhubApiUrl
+        ? new JupyterHubClient({ apiUrl: options.config.jupyterhubApiUrl, cacheSeconds: options.config.jupyterhubCacheSeconds })
+        : undefined);
+    const multiUser = policy !== undefined || hub !== undefined;
+    // Single-user mode always has a token (generated when unset); multi-user mode has the shared
+    // one only when the operator set it (their admin token), never a generated one.
+    this.token = options.config.token || (multiUser ? '' : randomBytes(24).toString('hex'));
+    this.users = new UserDirectory({ sharedToken: this.token, policy, hub });
+    this.registry = new SessionRegistry({ retainMs: options.config.logRetentionSeconds * 1000 });
     this.logger = options.logger ?? createLogger({ level: options.config.logLevel });
     this.metrics = options.metrics ?? new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true });
     this.kernelspecs = new KernelspecStore({
@@ -94,6 +119,7 @@ export class Gateway {
     this.spark = new SparkSessionPlugin({
       settings: options.config.spark,
       runtimeDir: this.runtimeDir,
+      onRendered: (id, conf) => this.registry.setSparkConf(id, conf),
       allocator: new PortAllocator({
         driverPortRange: options.config.spark.driverPortRange,
         blockManagerPortRange: options.config.spark.blockManagerPortRange,
@@ -101,8 +127,17 @@ export class Gateway {
         isFree: (port) => isPortFree(port),
       }),
     });
+    this.admission = new LimitAdmission({
+      registry: this.registry,
+      userLimits: (user) => this.users.userLimits(user),
+      teamLimits: (team) => this.users.teamLimits(team),
+      reservationOf: (spec, userEnv) => this.spark.reservation(spec, userEnv),
+    });
     this.kernels = new KernelManager({
       config: options.config,
+      registry: this.registry,
+      admission: this.admission,
+      teamPolicy: (team) => this.users.team(team),
       logger: this.logger,
       metrics: this.metrics,
       kernelspecs: this.kernelspecs,
@@ -130,7 +165,8 @@ export class Gateway {
       this.app = await buildServer(
         {
           config: this.config,
-          token: this.token,
+          users: this.users,
+          registry: this.registry,
           logger: this.logger,
           metrics: this.metrics,
           kernels: this.kernels,

@@ -17,7 +17,7 @@ import { parseHeader, type RawMessage } from '../wire/message.js';
 import { decodeWsMessage, encodeWsMessage, V1_PROTOCOL, type WsProtocol } from '../wire/ws-codec.js';
 import { connectionGuard } from './connection-guard.js';
 import { requireWebsocketUpgrade } from './protocol-errors.js';
-import { kernelIdParam } from './routes/kernels.js';
+import { visibleKernel } from './ownership.js';
 import type { ServerDeps } from './server.js';
 
 const PING_INTERVAL_MS = 30_000;
@@ -48,7 +48,7 @@ export function registerKernelWebsocket(app: FastifyInstance, deps: ServerDeps):
       websocket: true,
       // Runs before the upgrade: unknown kernels get a plain 404 with the usual error body.
       preValidation: async (req) => {
-        const kernel = kernels.get(kernelIdParam(req.params.id));
+        const kernel = visibleKernel(deps, req, req.params.id);
         requireWebsocketUpgrade(req);
         if (kernel.state === 'terminating' || kernel.state === 'ended') {
           throw Object.assign(new Error(`Kernel ${kernel.id} is shutting down`), { statusCode: 409, code: 'KERNEL_NOT_READY' });

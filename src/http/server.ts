@@ -13,7 +13,10 @@ import { scrubUrl, type Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import { selectProtocol } from '../wire/ws-codec.js';
+import type { SessionRegistry } from '../sessions/session-registry.js';
+import type { UserDirectory } from '../users/users.js';
 import { TokenAuth } from './auth.js';
+import './ownership.js';
 import { clientErrorHandler, frameworkErrors, registerUpgradeChecks } from './protocol-errors.js';
 import { registerKernelRoutes } from './routes/kernels.js';
 import { registerKernelspecRoutes } from './routes/kernelspecs.js';
@@ -23,7 +26,10 @@ import { registerKernelWebsocket } from './kernel-websocket.js';
 
 export interface ServerDeps {
   config: GatewayConfig;
-  token: string;
+  /** Who a token belongs to (the shared token, the users file, JupyterHub). */
+  users: UserDirectory;
+  /** Every session with its owner. */
+  registry: SessionRegistry;
   logger: Logger;
   metrics: GatewayMetrics;
   kernels: KernelManager;
@@ -104,12 +110,13 @@ export async function buildServer(deps: ServerDeps, extraRoutes: readonly RouteR
     done(errors.invalidJson(`Request body is not valid JSON (${parsed.error}); send a JSON object`), undefined);
   });
 
-  const auth = new TokenAuth(deps.token);
   app.addHook('onRequest', async (req) => {
     const path = req.url.split('?', 1)[0]!;
     if (PUBLIC_ROUTES.has(path) || isPublicRoute(req.routeOptions.url)) return;
     const presented = TokenAuth.presented(req.headers.authorization, req.url) ?? uiCookieToken(path, req.headers.cookie);
-    if (!auth.check(presented)) throw errors.unauthorized();
+    const identity = await deps.users.authenticate(presented);
+    if (!identity) throw errors.unauthorized();
+    req.identity = identity;
   });
   app.addHook('onResponse', async (req, reply) => {
     // @fastify/websocket answers a refused upgrade on a socket that the HTTP server does not

@@ -6,6 +6,8 @@
 import path from 'node:path';
 import { REPO_ROOT, type GatewayConfig } from '../config.js';
 import { errors } from '../errors.js';
+import type { Owner } from '../users/identity.js';
+import type { TeamPolicy } from '../users/policy-file.js';
 import type { Kernelspec } from './kernelspec-store.js';
 
 export interface LaunchContext {
@@ -19,6 +21,9 @@ export interface LaunchContext {
   python: string | undefined;
   /** That interpreter's Spark home (pyspark's SPARK_HOME), when it has pyspark. */
   sparkHome?: string | undefined;
+  /** Whose session this is, and that owner's team policy (executor namespace, service account). */
+  owner: Owner;
+  team: TeamPolicy;
 }
 
 export interface LaunchPlan {

@@ -11,6 +11,7 @@ import { launchTimeoutMs, validateKernelEnv } from './kernel-env.js';
 import {
   LauncherRegistry,
   ProcessLauncher,
+  type LaunchContext,
   type LaunchPlan,
   type SessionEndReason,
   type SessionPlugin,
@@ -21,6 +22,10 @@ import type { ProcessGroupRegistry } from './orphan-guard.js';
 import { findPythonWithIpykernel, missingPythonMessage, type ProbeFn } from './python-interpreter.js';
 import { isLive, type SessionState } from './session-state.js';
 import { WarmPool } from './warm-pool.js';
+import type { SessionRegistry } from '../sessions/session-registry.js';
+import { POOL_OWNER, type Owner } from '../users/identity.js';
+import type { TeamPolicy } from '../users/policy-file.js';
+import type { Admission, Ticket } from '../users/admission.js';
 
 export interface KernelManagerDeps {
   config: GatewayConfig;
@@ -36,12 +41,20 @@ export interface KernelManagerDeps {
   runtimeDir?: string;
   /** Told every kernel's process group (the orphan guard). */
   processGroups?: ProcessGroupRegistry;
+  /** Every session's owner; kernels are entered when they start (pooled ones when claimed). */
+  registry: SessionRegistry;
+  /** A team's policy (executor namespace...); teams nobody configured run with the gateway's settings. */
+  teamPolicy?: (team: string) => TeamPolicy;
+  /** Per-user and per-team limits, checked before anything starts. */
+  admission?: Admission;
   now?: () => number;
 }
 
 export interface StartKernelRequest {
   name?: string | undefined;
   env?: unknown;
+  /** Whose kernel it is (single-user mode: the shared token's user). */
+  owner?: Owner;
 }
 
 const STATES: SessionState[] = ['starting', 'idle', 'busy', 'restarting', 'terminating', 'dead'];
@@ -178,22 +191,41 @@ export class KernelManager {
     this.launchers.for(spec); // throws (503) for a kernelspec whose launcher this gateway lacks
     for (const plugin of this.plugins) plugin.check?.(spec, userEnv);
     if (this.liveCount() >= this.deps.config.maxKernels) throw errors.maxKernels(this.deps.config.maxKernels);
+    const owner = request.owner ?? POOL_OWNER;
+    // Synchronous from the check to the registry entry: two starts cannot both fit the last slot.
+    const ticket = this.deps.admission?.admit(owner, spec, userEnv);
 
     const startedAt = performance.now();
-    const warm = await this.claimWarm(spec, userEnv);
-    const kernel = warm ?? (await this.startCold(spec, userEnv, startTimeoutMs, startedAt));
+    let kernel: Kernel;
+    let warm: Kernel | undefined;
+    try {
+      warm = await this.claimWarm(spec, userEnv, owner, ticket);
+      kernel = warm ?? (await this.startCold(spec, userEnv, startTimeoutMs, startedAt, owner, ticket));
+    } finally {
+      ticket?.release();
+    }
     this.deps.metrics.kernelStartSeconds.labels(spec.name, 'ok').observe((performance.now() - startedAt) / 1000);
     this.deps.logger.info({ kernel_id: kernel.id, ms: Math.round(performance.now() - startedAt), warm: warm !== undefined }, 'kernel started');
     return kernel;
   }
 
-  private async startCold(spec: Kernelspec, userEnv: Record<string, string>, startTimeoutMs: number, startedAt: number): Promise<Kernel> {
+  private async startCold(
+    spec: Kernelspec,
+    userEnv: Record<string, string>,
+    startTimeoutMs: number,
+    startedAt: number,
+    owner: Owner,
+    ticket: Ticket | undefined,
+  ): Promise<Kernel> {
     const kernel = this.createKernel(spec, userEnv, startTimeoutMs);
     this.register(kernel);
+    this.deps.registry.begin({ id: kernel.id, owner, kind: 'kernel', kernelspec: spec.name, reservation: ticket?.reservation });
+    ticket?.release();
     try {
       await kernel.start();
     } catch (err) {
       this.kernels.delete(kernel.id);
+      this.deps.registry.end(kernel.id);
       this.deps.metrics.kernelStartSeconds.labels(spec.name, 'error').observe((performance.now() - startedAt) / 1000);
       if (isGatewayError(err)) throw err;
       this.deps.logger.error({ kernel_id: kernel.id, err: (err as Error).message }, 'kernel failed to start');
@@ -206,9 +238,16 @@ export class KernelManager {
    * A pooled session for this request, when the pool has one and the request changes nothing
    * the session was started with (pooled sessions start with no KERNEL_* variables).
    */
-  private async claimWarm(spec: Kernelspec, userEnv: Readonly<Record<string, string>>): Promise<Kernel | undefined> {
+  private async claimWarm(
+    spec: Kernelspec,
+    userEnv: Readonly<Record<string, string>>,
+    owner: Owner,
+    ticket: Ticket | undefined,
+  ): Promise<Kernel | undefined> {
     if (!this.pool.serves(spec.name)) return undefined;
     const changed = launchChanges(userEnv, this.deps.config);
+    // Pooled sessions were rendered for the gateway's own namespace and executor settings.
+    if (!runsLikeThePool(this.teamPolicy(owner.team))) changed.push(`team ${owner.team}`);
     const claims = this.deps.metrics.warmPoolClaims;
     if (changed.length > 0) {
       claims.labels(spec.name, 'changed').inc();
@@ -222,6 +261,8 @@ export class KernelManager {
     }
     claims.labels(spec.name, 'hit').inc();
     this.register(kernel);
+    this.deps.registry.begin({ id: kernel.id, owner, kind: 'kernel', kernelspec: spec.name, reservation: ticket?.reservation });
+    ticket?.release();
     kernel.noteClientActivity();
     kernel.adoptUserEnv(userEnv);
     if (Object.keys(userEnv).length > 0 && spec.spec.language.toLowerCase() === 'python') {
@@ -278,14 +319,32 @@ export class KernelManager {
     this.kernels.set(kernel.id, kernel);
     kernel.on('ended', () => {
       this.kernels.delete(kernel.id);
+      this.deps.registry.end(kernel.id);
     });
+  }
+
+  private teamPolicy(team: string): TeamPolicy {
+    return this.deps.teamPolicy?.(team) ?? { name: team };
+  }
+
+  /** Whose kernel this is (pooled, unclaimed ones: nobody's, the pool owner). */
+  ownerOf(id: string): Owner {
+    return this.deps.registry.get(id)?.owner ?? POOL_OWNER;
   }
 
   private async prepare(
     ctx: PrepareContext,
-    plan: (c: PrepareContext & { config: GatewayConfig; python: string | undefined }) => LaunchPlan,
+    plan: (c: LaunchContext) => LaunchPlan,
   ): Promise<{ plan: LaunchPlan; files: string[] }> {
-    const full = { ...ctx, config: this.deps.config, python: this.python, sparkHome: this.sparkHomeOfPython };
+    const owner = this.ownerOf(ctx.kernelId);
+    const full = {
+      ...ctx,
+      config: this.deps.config,
+      python: this.python,
+      sparkHome: this.sparkHomeOfPython,
+      owner,
+      team: this.teamPolicy(owner.team),
+    };
     const launch = plan(full);
     const files: string[] = [];
     for (const plugin of this.plugins) {
@@ -375,6 +434,11 @@ export function launchChanges(
     if (key === 'KERNEL_WORKING_DIR' && config.mirrorWorkingDirs) return true;
     return !config.warmPoolIgnoredEnv.includes(key);
   });
+}
+
+/** A team whose sessions render exactly like a pooled session (gateway namespace and executor settings). */
+function runsLikeThePool(team: TeamPolicy): boolean {
+  return team.namespace === undefined && team.serviceAccount === undefined && team.executorPodTemplateFile === undefined;
 }
 
 /** An execute_reply's status and error, read from its content bytes (undefined if unreadable). */

@@ -5,9 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { errors } from '../errors.js';
+import type { Owner } from '../users/identity.js';
 
 export interface SessionRow {
   id: string;
+  /** Who created it; only they (and admins) see it. */
+  owner: Owner;
   path: string;
   name: string;
   type: string;

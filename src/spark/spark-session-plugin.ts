@@ -18,11 +18,20 @@ import { renderSparkConf, toPropertiesFile, type SparkConf } from './spark-conf.
 import { kernelspecProfileSchema, resolveProfile } from './spark-profile.js';
 import type { SparkSettings } from './spark-settings.js';
 import { errors } from '../errors.js';
+import type { Reservation } from '../sessions/session-registry.js';
+import { parseMemorySize } from './memory-size.js';
 
 export interface SparkSessionPluginOptions {
   settings: SparkSettings;
   allocator: PortAllocator;
   runtimeDir: string;
+  /** Told the conf each (re)start rendered (the session registry keeps it). */
+  onRendered?: (sessionId: string, conf: SparkConf) => void;
+}
+
+/** Spark's default executor memory overhead on Kubernetes: max(384 MiB, 10%) (spark.executor.memoryOverheadFactor). */
+function withOverhead(bytes: number): number {
+  return bytes + Math.max(384 * 2 ** 20, Math.ceil(bytes * 0.1));
 }
 
 export interface SparkSessionInfo {
@@ -47,6 +56,25 @@ export class SparkSessionPlugin implements SessionPlugin {
     resolveProfile({ settings: this.options.settings, kernelspecProfile: this.kernelspecProfile(spec), env: userEnv });
   }
 
+  /**
+   * The worst case of a session of this kernelspec and request (admission.ts): the driver (one
+   * core, its memory) plus, on Kubernetes, its dynamic-allocation maximum of executors with their
+   * cores and memory (with Spark's default overhead). Local mode runs no executors.
+   */
+  reservation(spec: LaunchContext['spec'], userEnv: Readonly<Record<string, string>>): Reservation | undefined {
+    if (!spec.sparkgate.spark) return undefined;
+    const { settings } = this.options;
+    const profile = resolveProfile({ settings, kernelspecProfile: this.kernelspecProfile(spec), env: userEnv });
+    const driverBytes = parseMemorySize(profile.driverMemory)!.bytes;
+    if (settings.mode !== 'kubernetes') return { executors: 0, cores: 1, memoryBytes: driverBytes };
+    const executorBytes = withOverhead(parseMemorySize(profile.executorMemory)!.bytes);
+    return {
+      executors: profile.maxExecutors,
+      cores: 1 + profile.maxExecutors * profile.executorCores,
+      memoryBytes: driverBytes + profile.maxExecutors * executorBytes,
+    };
+  }
+
   private kernelspecProfile(spec: LaunchContext['spec']) {
     const parsed = kernelspecProfileSchema.safeParse(spec.sparkgate.profile);
     if (!parsed.success) {
@@ -68,6 +96,7 @@ export class SparkSessionPlugin implements SessionPlugin {
       writeFileSync(jsonFile, JSON.stringify(conf, null, 1), { mode: 0o600 });
       writeFileSync(propertiesFile, toPropertiesFile(conf), { mode: 0o600 });
       this.sessions.set(ctx.kernelId, { conf, ports });
+      this.options.onRendered?.(ctx.kernelId, conf);
       const env: Record<string, string> = {
         SPARKGATE_SPARK_CONF_FILE: jsonFile,
         SPARKGATE_SPARK_PROPERTIES_FILE: propertiesFile,

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { errors, isGatewayError } from '../errors.js';
 import type { Kernel } from '../kernels/kernel.js';
 import type { Logger } from '../logger.js';
+import { POOL_OWNER, type Owner } from '../users/identity.js';
 import { spawnPty, type PtySpawn } from './pty-process.js';
 import type { ReplLauncher, SparkKind } from './repl-launcher.js';
 import type { CreateTerminalBody, TerminalModel } from './terminal-models.js';
@@ -44,7 +45,7 @@ export type TerminalOptions = Readonly<z.infer<typeof terminalOptionsSchema>>;
 export type TerminalOptionsInput = z.input<typeof terminalOptionsSchema>;
 
 /** The session's rendered Spark conf for a terminal-owned session. */
-export type PrepareSession = (sessionId: string, kind: SparkKind) => Promise<{ env: Record<string, string>; args: string[] }>;
+export type PrepareSession = (sessionId: string, kind: SparkKind, owner: Owner) => Promise<{ env: Record<string, string>; args: string[] }>;
 export type OnSessionEnd = (sessionId: string) => Promise<void> | void;
 
 export interface TerminalManagerDeps {
@@ -67,6 +68,8 @@ const noSession: PrepareSession = async () => ({ env: {}, args: [] });
 export class TerminalManager {
   readonly options: TerminalOptions;
   private readonly terminals = new Map<string, Terminal>();
+  /** Who created each terminal (the routes show a terminal only to its owner and admins). */
+  private readonly owners = new Map<string, Owner>();
   /** Names being set up (async work before the process starts) count against the limit. */
   private readonly reserved = new Set<string>();
   private readonly now: () => number;
@@ -117,6 +120,10 @@ export class TerminalManager {
     return this.terminals.get(name);
   }
 
+  ownerOf(name: string): Owner {
+    return this.owners.get(name) ?? POOL_OWNER;
+  }
+
   model(t: Terminal): TerminalModel {
     return {
       name: t.name,
@@ -130,7 +137,7 @@ export class TerminalManager {
     };
   }
 
-  async create(request: CreateTerminalBody): Promise<Terminal> {
+  async create(request: CreateTerminalBody, owner: Owner = POOL_OWNER): Promise<Terminal> {
     if (this.stopping) throw errors.unavailable('The gateway is shutting down');
     const name = request.name ?? this.freshName();
     if (this.terminals.has(name) || this.reserved.has(name)) throw errors.terminalExists(name);
@@ -138,7 +145,7 @@ export class TerminalManager {
     if (this.terminals.size + this.reserved.size >= max) throw errors.maxTerminals(max);
     this.reserved.add(name);
     try {
-      return await this.launch(name, request);
+      return await this.launch(name, request, owner);
     } finally {
       this.reserved.delete(name);
     }
@@ -175,7 +182,7 @@ export class TerminalManager {
     }, this.options.cullIntervalMs);
   }
 
-  private async launch(name: string, request: CreateTerminalBody): Promise<Terminal> {
+  private async launch(name: string, request: CreateTerminalBody, owner: Owner): Promise<Terminal> {
     const { launcher, logger } = this.deps;
     const cwd = this.resolveCwd(request.cwd);
     let init: TerminalInit;
@@ -194,7 +201,7 @@ export class TerminalManager {
       const sessionId = (this.deps.newSessionId ?? randomUUID)();
       let prepared;
       try {
-        prepared = await (this.deps.prepareSession ?? noSession)(sessionId, kind);
+        prepared = await (this.deps.prepareSession ?? noSession)(sessionId, kind, owner);
       } catch (err) {
         if (isGatewayError(err)) throw err;
         logger.error({ terminal: name, session_id: sessionId, err: (err as Error).message }, 'preparing the terminal session failed');
@@ -210,10 +217,10 @@ export class TerminalManager {
       await this.endSession(init.sessionId);
       throw errors.unavailable('The gateway is shutting down');
     }
-    return this.spawn(init, kernel);
+    return this.spawn(init, kernel, owner);
   }
 
-  private async spawn(init: TerminalInit, kernel: Kernel | undefined): Promise<Terminal> {
+  private async spawn(init: TerminalInit, kernel: Kernel | undefined, owner: Owner): Promise<Terminal> {
     let terminal: Terminal;
     try {
       terminal = new Terminal(init, {
@@ -229,6 +236,7 @@ export class TerminalManager {
       throw errors.terminalStartFailed(`Terminal ${init.name} failed to start: cannot run ${JSON.stringify(init.launch.file)}`);
     }
     this.terminals.set(terminal.name, terminal);
+    this.owners.set(terminal.name, owner);
     let unfollow = (): void => undefined;
     if (kernel) {
       // An attached console outlives nothing: when its kernel goes, so does the terminal.
@@ -242,7 +250,10 @@ export class TerminalManager {
     }
     terminal.once('ended', () => {
       unfollow();
-      if (this.terminals.get(terminal.name) === terminal) this.terminals.delete(terminal.name);
+      if (this.terminals.get(terminal.name) === terminal) {
+        this.terminals.delete(terminal.name);
+        this.owners.delete(terminal.name);
+      }
       const ending = this.endSession(terminal.sessionId);
       this.sessionEnds.add(ending);
       void ending.finally(() => this.sessionEnds.delete(ending));

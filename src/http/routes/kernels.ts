@@ -4,6 +4,7 @@ import { errors } from '../../errors.js';
 import type { Kernel } from '../../kernels/kernel.js';
 import { kernelModelSchema, startKernelBodySchema, uuidSchema } from '../models.js';
 import type { ServerDeps } from '../server.js';
+import { ownerForStart, visibleKernel, visibleKernels } from '../ownership.js';
 
 export function kernelModel(kernel: Kernel) {
   return kernelModelSchema.parse(kernel.model());
@@ -27,11 +28,12 @@ export function kernelIdParam(id: string): string {
 export function registerKernelRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const { kernels } = deps;
 
-  app.get('/api/kernels', async () => kernels.list().map(kernelModel));
+  app.get('/api/kernels', async (req) => visibleKernels(deps, req).map(kernelModel));
 
   app.post('/api/kernels', async (req, reply) => {
     if (typeof req.body !== 'object' && req.body !== undefined) throw errors.invalidBody('Request body must be a JSON object');
     const body = parseBody(startKernelBodySchema, req.body);
+    const owner = ownerForStart(deps, req, body.env);
     // A client that gives up first (Jupyter Server's GatewayClient.request_timeout is 42 s by
     // default, shorter than a cold Spark start on a busy cluster) never learns the kernel's id:
     // a kernel started for it would be an orphan holding a driver and executors. End it instead.
@@ -40,7 +42,7 @@ export function registerKernelRoutes(app: FastifyInstance, deps: ServerDeps): vo
       if (!reply.raw.writableFinished) clientGone = true;
     };
     reply.raw.once('close', onClose);
-    const kernel = await kernels.startKernel({ name: body.name, env: body.env });
+    const kernel = await kernels.startKernel({ name: body.name, env: body.env, owner });
     reply.raw.off('close', onClose);
     if (clientGone || req.raw.socket?.destroyed) {
       deps.logger.warn({ kernel_id: kernel.id, kernelspec: kernel.spec.name }, 'client gave up before the kernel started; shutting it down');
@@ -56,20 +58,20 @@ export function registerKernelRoutes(app: FastifyInstance, deps: ServerDeps): vo
       .send(kernelModel(kernel));
   });
 
-  app.get<{ Params: { id: string } }>('/api/kernels/:id', async (req) => kernelModel(kernels.get(kernelIdParam(req.params.id))));
+  app.get<{ Params: { id: string } }>('/api/kernels/:id', async (req) => kernelModel(visibleKernel(deps, req, req.params.id)));
 
   app.delete<{ Params: { id: string } }>('/api/kernels/:id', async (req, reply) => {
-    await kernels.shutdownKernel(kernelIdParam(req.params.id));
+    await kernels.shutdownKernel(visibleKernel(deps, req, req.params.id).id);
     return reply.status(204).send();
   });
 
   app.post<{ Params: { id: string } }>('/api/kernels/:id/interrupt', async (req, reply) => {
-    await kernels.interruptKernel(kernelIdParam(req.params.id));
+    await kernels.interruptKernel(visibleKernel(deps, req, req.params.id).id);
     return reply.status(204).send();
   });
 
   app.post<{ Params: { id: string } }>('/api/kernels/:id/restart', async (req) => {
-    const kernel = await kernels.restartKernel(kernelIdParam(req.params.id));
+    const kernel = await kernels.restartKernel(visibleKernel(deps, req, req.params.id).id);
     return kernelModel(kernel);
   });
 }

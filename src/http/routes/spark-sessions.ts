@@ -13,13 +13,13 @@
  */
 import { PassThrough } from 'node:stream';
 import replyFrom from '@fastify/reply-from';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, GatewayError } from '../../errors.js';
 import { sparkUiProxyBase } from '../../spark/session-naming.js';
 import type { SparkSessionPlugin } from '../../spark/spark-session-plugin.js';
 import type { ServerDeps } from '../server.js';
 import { rewriteUiLocation } from '../spark-ui-location.js';
-import { kernelIdParam } from './kernels.js';
+import { visibleKernel } from '../ownership.js';
 
 export interface ExecutorInfo {
   name: string;
@@ -38,21 +38,21 @@ export const UI_COOKIE = 'sparkgate-ui-token';
 
 export function registerSparkSessionRoutes(spark: SparkSessionPlugin, executors: ExecutorSource | undefined) {
   return (app: FastifyInstance, deps: ServerDeps): void => {
-    const sessionOf = (id: string) => {
-      const kernel = deps.kernels.get(kernelIdParam(id));
+    const sessionOf = (req: FastifyRequest, id: string) => {
+      const kernel = visibleKernel(deps, req, id);
       return { kernel, info: spark.session(kernel.id) };
     };
 
     app.get<{ Params: { id: string } }>('/api/sparkgate/sessions/:id/executors', async (req) => {
-      const { kernel } = sessionOf(req.params.id);
+      const { kernel } = sessionOf(req, req.params.id);
       if (!kernel.spec.sparkgate.spark) return [];
       return executors ? executors.list(kernel.id) : [];
     });
 
     void app.register(replyFrom, { undici: { connections: 8, pipelining: 1 }, disableRequestLogging: true });
 
-    const proxy = async (req: { params: { id: string }; url: string }, reply: FastifyReply) => {
-      const { kernel, info } = sessionOf(req.params.id);
+    const proxy = async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+      const { kernel, info } = sessionOf(req, req.params.id);
       if (!info) {
         throw errors.notFound(
           kernel.spec.sparkgate.spark ? `Session ${kernel.id} has no running Spark driver` : `Session ${kernel.id} is not a Spark session`,
@@ -112,7 +112,7 @@ export function registerSparkSessionRoutes(spark: SparkSessionPlugin, executors:
     // The id is validated before it reaches the Location header (a raw one could hold
     // characters no header may carry).
     app.get<{ Params: { id: string } }>('/api/sparkgate/sessions/:id/ui', async (req, reply) => {
-      const { kernel } = sessionOf(req.params.id);
+      const { kernel } = sessionOf(req, req.params.id);
       const query = req.url.includes('?') ? `?${new URLSearchParams(req.url.split('?')[1]).toString()}` : '';
       return reply.redirect(`${sparkUiProxyBase(kernel.id)}/${query === '?' ? '' : query}`);
     });
