@@ -37,6 +37,7 @@ export async function startSparkgate(scope: DeadlineScope, options: SparkgateSer
     ...process.env,
     SPARKGATE_MAX_KERNELS: '256',
     SPARKGATE_RUNTIME_DIR: path.join(BENCH_TMP_DIR, 'sparkgate'),
+    SPARKGATE_STATE_DIR: path.join(BENCH_TMP_DIR, 'sparkgate-state'),
     SPARKGATE_WORK_DIR: os.tmpdir(),
   };
   Object.assign(env, options.env);

@@ -42,6 +42,8 @@ bash scripts/ensure-python.sh "$mode"
 # and the JupyterLab extension built from jupyterlab-sparkgate/ into that venv (no-op when unchanged).
 if [ "$mode" = "test" ]; then
   bash scripts/ensure-python.sh jupyter
+  # JupyterHub, whose tokens the multi-user tests check.
+  bash scripts/ensure-python.sh hub
   bash scripts/ensure-extension.sh
 fi
 

@@ -7,8 +7,9 @@
 #   jupyter  .venv-jupyter  the clients the tests drive: Jupyter Server 2, JupyterLab 4 (jupyter.txt)
 #   eg       .venv-eg       Jupyter Enterprise Gateway for the benchmark (enterprise-gateway.txt;
 #                           its own venv: it pins older Jupyter packages)
+#   hub      .venv-hub      JupyterHub, whose tokens the multi-user tests check (jupyterhub.txt)
 # Needs python3 with the venv module (Debian: python3-venv, installed by ensure-deps.sh).
-# Usage: scripts/ensure-python.sh [runtime|test|jupyter|eg]
+# Usage: scripts/ensure-python.sh [runtime|test|jupyter|eg|hub]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,8 @@ case "$mode" in
   test) venv=".venv"; req="requirements/test.txt"; probe="ipykernel, pyspark" ;;
   jupyter) venv=".venv-jupyter"; req="requirements/jupyter.txt"; probe="jupyter_server, jupyterlab" ;;
   eg) venv=".venv-eg"; req="requirements/enterprise-gateway.txt"; probe="enterprise_gateway" ;;
-  *) echo "usage: scripts/ensure-python.sh [runtime|test|jupyter|eg]" >&2; exit 2 ;;
+  hub) venv=".venv-hub"; req="requirements/jupyterhub.txt"; probe="jupyterhub" ;;
+  *) echo "usage: scripts/ensure-python.sh [runtime|test|jupyter|eg|hub]" >&2; exit 2 ;;
 esac
 stamp="$venv/.sparkgate-requirements"
 if [ "$venv" = ".venv" ]; then

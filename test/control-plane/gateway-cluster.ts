@@ -180,6 +180,7 @@ export class GatewayCluster {
       SPARKGATE_TOKEN: `cp-test-${Math.random().toString(36).slice(2)}`,
       SPARKGATE_LOG_LEVEL: 'info',
       SPARKGATE_RUNTIME_DIR: path.join(workDir, 'run'),
+      SPARKGATE_STATE_DIR: path.join(workDir, 'state'),
       SPARKGATE_WORK_DIR: workDir,
       SPARKGATE_WARM_POOL: '',
       // downward API

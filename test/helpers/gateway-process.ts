@@ -3,6 +3,7 @@
  * SIGTERM or SIGKILL the gateway. Resolves once the banner names its URL and token.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import type { ServerConnection } from '@jupyterlab/services';
 import { REPO_ROOT } from '../../src/config.js';
@@ -32,7 +33,12 @@ export async function startGatewayProcess(env: Record<string, string>, options: 
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(REPO_ROOT, 'test/helpers/cli-entry.ts'), 'serve', '--port', '0'],
-    { cwd: REPO_ROOT, env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: REPO_ROOT,
+      // Usage records and logs in the test's temp space, not the machine's ~/.local/state.
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', SPARKGATE_STATE_DIR: path.join(os.tmpdir(), `sparkgate-test-state-${process.pid}`), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

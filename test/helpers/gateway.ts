@@ -65,6 +65,8 @@ export function testGatewayConfig(overrides: Record<string, unknown> = {}): { co
       runtimeDir: runtimeRoot,
       // Kernels (and Spark's spark-warehouse/) work in the test's temp dir, not the checkout.
       workDir: runtimeRoot,
+      // Usage records and session logs too, not ~/.local/state.
+      stateDir: path.join(runtimeRoot, 'state'),
       kernelspecDirs: [REPO_SPECS, FIXTURE_SPECS],
       kernelStartTimeoutMs: 30_000,
       ...overrides,
