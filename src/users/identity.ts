@@ -60,14 +60,3 @@ export function ownerOf(identity: Identity): Owner {
 export function canAccess(identity: Identity, owner: Owner): boolean {
   return identity.admin || owner.user === identity.name || (owner.via !== undefined && owner.via === identity.name);
 }
-
-/**
- * A Kubernetes label value for a user or team name (executor pods carry both): at most 63
- * characters of [A-Za-z0-9._-], starting and ending alphanumeric. Names that need changing get
- * a short hash suffix so two different names never share a value.
- */
-export function labelValue(name: string, hash: (s: string) => string): string {
-  if (/^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/.test(name)) return name;
-  const cleaned = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '').slice(0, 50);
-  return `${cleaned || 'u'}-${hash(name).slice(0, 8)}`;
-}
