@@ -74,7 +74,7 @@ export const userSchema = z
   .object({
     name: name('user'),
     /** One digest, or several while a token is being rotated. */
-    tokenSha256: z.union([sha256, z.array(sha256)]).optional(),
+    tokenSha256: z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(sha256)).optional(),
     team: name('team').optional(),
     groups: z.array(z.string().min(1).max(256)).default([]),
     admin: z.boolean().default(false),
@@ -104,7 +104,7 @@ export const policyFileSchema = z
     file.users.forEach((u, i) => {
       if (seen.has(u.name)) ctx.addIssue({ code: 'custom', path: ['users', i, 'name'], message: `user ${u.name} is listed twice` });
       seen.add(u.name);
-      for (const d of [u.tokenSha256 ?? []].flat()) {
+      for (const d of u.tokenSha256 ?? []) {
         const digest = d.replace(/^sha256:/, '');
         const other = digests.get(digest);
         if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['users', i, 'tokenSha256'], message: `user ${u.name} has the same token as ${other}` });

@@ -44,7 +44,7 @@ export class UserDirectory {
     for (const [name, team] of Object.entries(policy?.teams ?? {})) this.teams.set(name, Object.freeze({ ...team, name }));
     for (const user of policy?.users ?? []) {
       this.byName.set(user.name, user);
-      for (const d of [user.tokenSha256 ?? []].flat()) this.byDigest.set(d.replace(/^sha256:/, ''), user);
+      for (const d of user.tokenSha256 ?? []) this.byDigest.set(d.replace(/^sha256:/, ''), user);
     }
   }
 

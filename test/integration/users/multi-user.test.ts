@@ -35,7 +35,8 @@ beforeAll(async () => {
       { name: 'dave', limits: { maxSessions: 1, maxCores: 0 } },
     ],
   });
-  ({ alice, bob, carol, 'jupyter-server': hubServer, dave } = users as Record<string, TestUser>);
+  const user = (name: string): TestUser => users[name]!;
+  [alice, bob, carol, hubServer, dave] = [user('alice'), user('bob'), user('carol'), user('jupyter-server'), user('dave')];
   tg = await startServeGateway({ usersFile: file });
   const k = await call(alice, '/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'python3' }) });
   expect(k.status).toBe(201);

@@ -22,7 +22,7 @@ users:
   });
 
   it.each([
-    ['users: [{ name: alice, tokenSha256: abc }]', 'users.0.tokenSha256: must be a SHA-256 hex digest'],
+    ['users: [{ name: alice, tokenSha256: abc }]', 'users.0.tokenSha256.0: must be a SHA-256 hex digest'],
     [`users: [{ name: a, tokenSha256: ${'a'.repeat(64)} }, { name: a }]`, 'users.1.name: user a is listed twice'],
     [`users: [{ name: a, tokenSha256: ${'a'.repeat(64)} }, { name: b, tokenSha256: ${'a'.repeat(64)} }]`, 'same token as a'],
     ['teams: { t: { namespace: Not_A_Label } }', 'teams.t.namespace: must be a DNS label'],
