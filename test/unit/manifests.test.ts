@@ -220,10 +220,13 @@ describe.each(BUILDS)('manifests/%s', (_name, dir) => {
     }
   });
 
-  it('claims no persistent volumes and no cluster-wide permissions', () => {
+  it('claims one volume, for the state dir (usage records, session logs), and no cluster-wide permissions', () => {
     const kinds = new Set(build.objects.map((o) => o.kind));
     for (const kind of ['PersistentVolumeClaim', 'PersistentVolume', 'ClusterRole', 'ClusterRoleBinding']) expect(kinds.has(kind), kind).toBe(false);
-    expect(g.stsSpec['volumeClaimTemplates']).toBeUndefined();
+    const claims = arr(g.stsSpec['volumeClaimTemplates'], 'volumeClaimTemplates');
+    expect(claims.map((c) => obj(c['metadata'], 'metadata')['name'])).toEqual(['state']);
+    const stateMount = arr(g.gateway['volumeMounts'], 'volumeMounts').find((m) => m['name'] === 'state');
+    expect(stateMount?.['mountPath']).toBe(g.config['SPARKGATE_STATE_DIR']);
     for (const v of arr(g.podSpec['volumes'] ?? [], 'volumes')) expect(v['persistentVolumeClaim'], String(v['name'])).toBeUndefined();
   });
 
@@ -370,7 +373,8 @@ describe.each(BUILDS)('manifests/%s', (_name, dir) => {
 
     const volumes = new Map(arr(g.podSpec['volumes'], 'volumes').map((v) => [String(v['name']), v]));
     const mounts = arr(g.gateway['volumeMounts'], 'volumeMounts');
-    for (const m of mounts) expect(volumes.has(String(m['name'])), `volume ${String(m['name'])}`).toBe(true);
+    const claimed = new Set(arr(g.stsSpec['volumeClaimTemplates'] ?? [], 'volumeClaimTemplates').map((c) => String(obj(c['metadata'], 'metadata')['name'])));
+    for (const m of mounts) expect(volumes.has(String(m['name'])) || claimed.has(String(m['name'])), `volume ${String(m['name'])}`).toBe(true);
     const writable = (dir: string) =>
       mounts.some((m) => (dir + '/').startsWith(String(m['mountPath']) + '/') && isObj(volumes.get(String(m['name']))?.['emptyDir']));
     for (const dir of ['/tmp', g.config['SPARKGATE_RUNTIME_DIR']!, g.config['SPARKGATE_WORK_DIR']!]) expect(writable(dir), dir).toBe(true);
