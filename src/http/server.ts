@@ -21,6 +21,7 @@ import { clientErrorHandler, frameworkErrors, registerUpgradeChecks } from './pr
 import { registerKernelRoutes } from './routes/kernels.js';
 import { registerKernelspecRoutes } from './routes/kernelspecs.js';
 import { registerOpsRoutes } from './routes/ops.js';
+import { registerSessionListRoutes } from './routes/session-list.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerKernelWebsocket } from './kernel-websocket.js';
 
@@ -165,6 +166,7 @@ export async function buildServer(deps: ServerDeps, extraRoutes: readonly RouteR
   registerKernelspecRoutes(app, deps);
   registerKernelRoutes(app, deps);
   registerSessionRoutes(app, deps);
+  registerSessionListRoutes(app, deps);
   registerKernelWebsocket(app, deps);
   for (const register of extraRoutes) register(app, deps);
   return app;

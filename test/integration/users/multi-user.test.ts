@@ -142,6 +142,15 @@ describe("another user's kernel, session and terminal do not exist for bob", () 
     expect(String((await json(ui))['message'])).toMatch(/not a Spark session/);
   });
 
+  it('the session list: her sessions for her, none for bob, everyone for the admin', async () => {
+    type Row = { id: string; user: string; team: string; kind: string; ended: string | null };
+    const mine = (await (await call(alice, '/api/sparkgate/sessions')).json()) as Row[];
+    expect(mine.find((r) => r.id === aliceKernel)).toMatchObject({ user: 'alice', team: 'analytics', kind: 'kernel', ended: null });
+    expect(((await (await call(bob, '/api/sparkgate/sessions')).json()) as Row[]).some((r) => r.user === 'alice')).toBe(false);
+    expect(((await (await call(carol, '/api/sparkgate/sessions?state=live')).json()) as Row[]).map((r) => r.id)).toContain(aliceKernel);
+    expect((await call(carol, '/api/sparkgate/sessions?state=bogus')).status).toBe(400);
+  });
+
   it('status and metrics', async () => {
     expect((await json(await call(bob, '/api/status')))['kernels']).toBe(0);
     expect((await call(bob, '/metrics')).status).toBe(403);
