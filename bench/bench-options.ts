@@ -16,10 +16,14 @@
  *   BENCH_SPARK_PARTS=start,warm,rtt,memory  the parts of the spark phase to run
  *   BENCH_K8S_GC_RUNS=5     executor GC runs of 50 pods on the real API server (each way)
  *   BENCH_K8S_SUBMITS=3     jobs submitted from zero executors (submit -> first executor)
- *   BENCH_ONLY=start,rtt,iopub,concurrency,memory,jupyterlab,gc,reference,scala,spark,k8s   run a subset
+ *   BENCH_USERS_REQUESTS=1000  keep-alive `GET /api/kernels` per identity source (users phase)
+ *   BENCH_USERS_UPGRADES=200   kernel websocket upgrades + first kernel_info_reply per source
+ *   BENCH_USERS_FILE_USERS=1000  users (each with a token) in the users-file gateway's file
+ *   BENCH_ONLY=start,rtt,iopub,concurrency,memory,jupyterlab,users,gc,reference,scala,spark,k8s   run a subset
  *                           (jupyterlab: `1+1` round trips and the concurrency run through Jupyter
  *                           Server 2 in gateway mode, sparkgate extension off and on; it uses
- *                           BENCH_ROUNDTRIPS, BENCH_CONCURRENCY and BENCH_CELLS)
+ *                           BENCH_ROUNDTRIPS, BENCH_CONCURRENCY and BENCH_CELLS; users: what
+ *                           multi-user mode costs per request, users-suite.ts)
  *   BENCH_SKIP_BUILD=1      do not run `npm run build` first (dist/ must be current)
  *   BENCH_CPU_PROF=<dir>    write a V8 CPU profile of the (cold) sparkgate process there
  *   BENCH_DEADLINE_SCALE=1  multiplies every deadline (budgets.ts): 3 on a slow machine, 0.001 to
@@ -27,7 +31,7 @@
  *   BENCH_<PHASE>_DEADLINE_MS  the budget of one phase, e.g. BENCH_CONCURRENCY_DEADLINE_MS=5000
  *                           (not scaled; its single waits keep their own scaled deadlines)
  */
-export const PHASES = ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'jupyterlab', 'gc', 'reference', 'scala', 'spark', 'k8s'] as const;
+export const PHASES = ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'jupyterlab', 'users', 'gc', 'reference', 'scala', 'spark', 'k8s'] as const;
 export type Phase = (typeof PHASES)[number];
 export const SPARK_PARTS = ['start', 'warm', 'rtt', 'memory'] as const;
 export type SparkPart = (typeof SPARK_PARTS)[number];
@@ -51,6 +55,9 @@ export interface BenchOptions {
   readonly sparkParts: ReadonlySet<SparkPart>;
   readonly k8sGcRuns: number;
   readonly k8sSubmits: number;
+  readonly usersRequests: number;
+  readonly usersUpgrades: number;
+  readonly usersFileUsers: number;
   readonly phases: ReadonlySet<Phase>;
   readonly skipBuild: boolean;
   readonly cpuProfDir: string | undefined;
@@ -108,6 +115,9 @@ export function benchOptions(env: NodeJS.ProcessEnv): BenchOptions {
     sparkParts: new Set<SparkPart>(parts.length > 0 ? (parts as SparkPart[]) : SPARK_PARTS),
     k8sGcRuns: int(env, 'BENCH_K8S_GC_RUNS', 5),
     k8sSubmits: int(env, 'BENCH_K8S_SUBMITS', 3),
+    usersRequests: int(env, 'BENCH_USERS_REQUESTS', 1000),
+    usersUpgrades: int(env, 'BENCH_USERS_UPGRADES', 200),
+    usersFileUsers: int(env, 'BENCH_USERS_FILE_USERS', 1000),
     phases: new Set<Phase>(only.length > 0 ? (only as Phase[]) : PHASES),
     skipBuild: env['BENCH_SKIP_BUILD'] === '1',
     cpuProfDir: env['BENCH_CPU_PROF'] || undefined,

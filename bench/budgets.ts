@@ -88,6 +88,10 @@ const PHASE_BUDGET_MS: Readonly<Record<Stage, (o: BenchOptions) => number>> = {
   // mode with the extension off and on, the floor), ~48 ms a round trip at worst (Nagle); its
   // concurrency runs have the concurrency budget each.
   jupyterlab: (o) => 60_000 + 4 * (o.roundTrips + 50) * 100,
+  // The users phase's measurements (its setup and memory reading have the setup budget each): a
+  // kernel per gateway (4), five request lanes (~1 ms a request, ~10 ms when the Hub answers it;
+  // 50 ms here) and four upgrade lanes (an upgrade and a kernel_info_reply, ~5-20 ms; 250 ms).
+  users: (o) => 60_000 + 4 * (WAIT_MS.kernelStart / 3) + 5 * (o.usersRequests + 50) * 50 + 4 * (o.usersUpgrades + 5) * 250,
   iopub: (o) => 60_000 + 7 * (o.iopubRepeats + 1) * (WAIT_MS.cell / 10 + o.iopubLines * WAIT_MS.iopubLine),
   reference: (o) => 30_000 + referenceRunMs(o.roundTrips),
   gc: (o) => o.gcRuns * WAIT_MS.gcRun,

@@ -11,6 +11,8 @@ import { sparkRows } from './spark-rows.js';
 import type { SparkResults } from './spark-suite.js';
 import type { Summary } from './stats.js';
 import { STANDALONE_TARGETS, type PhaseFailure, type TargetResults } from './target-results.js';
+import { usersRows } from './users-rows.js';
+import type { UsersResults } from './users-suite.js';
 
 export interface AllResults {
   /** Jupyter Server 2 (.venv-jupyter). */
@@ -25,6 +27,8 @@ export interface AllResults {
   readonly jupyterClient?: Summary;
   /** The jupyterlab phase (issue 16): Jupyter Server 2 in gateway mode, extension off and on. */
   readonly jupyterlab?: JupyterLabResults;
+  /** The users phase: what multi-user mode costs per request, beside single-user mode. */
+  readonly users?: UsersResults;
   readonly gc?: Summary;
   /** The Scala kernel (issue 4): 1+1 round trips through sparkgate. */
   readonly scala?: { p50: number; p95: number; samples: number };
@@ -51,6 +55,9 @@ export interface RowOptions {
   readonly sparkWarmStarts: number;
   readonly sparkRoundTrips: number;
   readonly sparkSessions: number;
+  readonly usersRequests: number;
+  readonly usersUpgrades: number;
+  readonly usersFileUsers: number;
 }
 
 export function figureRows(r: AllResults, o: RowOptions): FigureRow[] {
@@ -156,6 +163,7 @@ export function figureRows(r: AllResults, o: RowOptions): FigureRow[] {
   const perKernel = r.sparkgate?.memory?.perKernelMB;
   rows.push({ figure: 'server RSS per idle kernel', unit: 'MB', js: r.js?.memory?.perKernelMB, eg: r.eg?.memory?.perKernelMB, sparkgate: perKernel, ...mn, target: '< 1 MB', met: below(perKernel, 1) });
   if (r.jupyterlab || r.failures?.some((f) => f.phase === 'jupyterlab')) rows.push(...jupyterlabRows(r.jupyterlab, r.failures ?? [], o));
+  if (r.users || r.failures?.some((f) => f.phase === 'users')) rows.push(...usersRows(r.users, r.failures ?? [], o));
   const scalaNote = notes('scala', { sparkgate: STANDALONE_TARGETS.scala });
   if (r.scala || scalaNote.sparkgateNote) {
     rows.push({ figure: `\`1+1\` round trip, Scala kernel (scala -Xnojline), p50 of ${r.scala?.samples ?? 100}`, unit: 'ms', sparkgate: r.scala?.p50, ...scalaNote });

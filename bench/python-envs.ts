@@ -3,7 +3,8 @@
  * scripts/ensure-python.sh: Jupyter Server 2 (.venv-jupyter, requirements/jupyter.txt) and
  * Jupyter Enterprise Gateway 3.3.0 (.venv-eg, requirements/enterprise-gateway.txt: its own venv
  * since it pins jupyter_server 1.x and jupyter_client 6). Their kernels run neither: they run the
- * project venv's python (bench-kernelspec.ts), the same ipykernel for every target.
+ * project venv's python (bench-kernelspec.ts), the same ipykernel for every target. The users
+ * phase's JupyterHub 6.1.1 runs on .venv-hub (requirements/jupyterhub.txt, the tests' Hub).
  *
  * `ensurePythonEnvs` runs the script once per environment before the first server starts: a
  * no-op of about a second when the venv matches its pins, a pip install (minutes) on a fresh
@@ -16,12 +17,13 @@ import { DeadlineScope } from './deadline.js';
 import { spawnTracked, stopTracked } from './processes.js';
 import { log } from './target-results.js';
 
-export type ServerEnv = 'jupyter' | 'eg';
+export type ServerEnv = 'jupyter' | 'eg' | 'hub';
 
 /** Each environment's directory and what ensure-python.sh calls it. */
 export const SERVER_ENVS: Readonly<Record<ServerEnv, { readonly dir: string; readonly requirements: string }>> = {
   jupyter: { dir: path.join(REPO_ROOT, '.venv-jupyter'), requirements: 'requirements/jupyter.txt' },
   eg: { dir: path.join(REPO_ROOT, '.venv-eg'), requirements: 'requirements/enterprise-gateway.txt' },
+  hub: { dir: path.join(REPO_ROOT, '.venv-hub'), requirements: 'requirements/jupyterhub.txt' },
 };
 
 /** Jupyter Server 2's interpreter. */
@@ -29,11 +31,14 @@ export const JUPYTER_SERVER_PYTHON = path.join(SERVER_ENVS.jupyter.dir, 'bin', '
 /** Enterprise Gateway's interpreter and its `jupyter` command (`jupyter enterprisegateway`). */
 export const EG_PYTHON = path.join(SERVER_ENVS.eg.dir, 'bin', 'python');
 export const EG_JUPYTER = path.join(SERVER_ENVS.eg.dir, 'bin', 'jupyter');
+/** JupyterHub's interpreter (`python -m jupyterhub`, the users phase). */
+export const HUB_PYTHON = path.join(SERVER_ENVS.hub.dir, 'bin', 'python');
 
 /** The phases that start each environment's server (the jupyter_client reference runs on .venv-jupyter). */
 const NEEDED_BY: Readonly<Record<ServerEnv, readonly Phase[]>> = {
   jupyter: ['start', 'rtt', 'iopub', 'concurrency', 'memory', 'jupyterlab', 'reference'],
   eg: ['start', 'rtt', 'iopub', 'concurrency', 'memory'],
+  hub: ['users'],
 };
 
 /** The environments a run of `phases` needs (none for, say, BENCH_ONLY=spark). */

@@ -4,6 +4,7 @@ import type { MachineInfo } from './machine-info.js';
 import { SPARK_COLD_MAX_RATIO, SPARK_WARM_P95_MS } from './spark-rows.js';
 import { WARM_SETTLE_MS, type SparkResults } from './spark-suite.js';
 import type { PhaseFailure } from './target-results.js';
+import type { UsersResults } from './users-suite.js';
 
 /** Failed phases first: their cells in the table are not figures. Empty when none failed. */
 export function failureNotes(failures: readonly PhaseFailure[]): string[] {
@@ -95,6 +96,7 @@ export function reportNotes(m: MachineInfo, r: AllResults, o: RunConditions): st
             '(JL on/sparkgate column).',
         ]
       : []),
+    ...usersNotes(r.users),
     ...sparkNotes(r.spark),
     ...(r.k8s
       ? [
@@ -107,6 +109,31 @@ export function reportNotes(m: MachineInfo, r: AllResults, o: RunConditions): st
         ]
       : []),
   ].join('\n');
+}
+
+/** How the users rows were measured, and what each of their columns holds. */
+export function usersNotes(u: UsersResults | undefined): string[] {
+  if (!u) return [];
+  const users = u.fileUsers.toLocaleString('en-US');
+  return [
+    '- Multi-user rows (users phase, bench/users-suite.ts): four `sparkgate serve` processes on the bench kernelspec and a real JupyterHub 6.1.1 (.venv-hub; ' +
+      'test/fixtures/jupyterhub/jupyterhub_config.py: dummy authenticator, no proxy, sqlite), all up side by side. ' +
+      `**sparkgate column**: the multi-user gateway the row names: SPARKGATE_USERS_FILE with ${users} users, each with a token (SHA-256 digests; the client is the file's last user); ` +
+      `or SPARKGATE_JUPYTERHUB_API_URL with the gateway's default cache (${u.cacheSeconds} s) or SPARKGATE_JUPYTERHUB_CACHE_SECONDS=0 (every request asks the Hub), no users file. ` +
+      'The multi-user gateways have no shared token (SPARKGATE_TOKEN empty, no --token). ' +
+      '**floor column**: single-user mode (one shared --token) measured in the same interleaved blocks, except on the anchor rows, where it holds `GET /hub/api/user` sent straight to the Hub ' +
+      'with the same Hub token (what JupyterHub\'s HubAuth asks per uncached request). **sparkgate/floor**: the factor multi-user mode (or, on the anchor rows, the gateway in front of the Hub) costs; ' +
+      'the Jupyter Server, Enterprise Gateway and JupyterLab columns do not apply (n/a).',
+    '- Multi-user requests: `GET /api/kernels` over one keep-alive connection per lane (node:http, one socket), the body read to its end; each gateway holds one kernel started by ' +
+      'its lane\'s user, so every answer is the same one-kernel list. 50 untimed first, then the five lanes (four gateways, the Hub direct) interleaved in blocks of 50. ' +
+      'Websocket: a fresh `/api/kernels/{id}/channels` (v1 subprotocol; TCP connect, upgrade with the token check, attach) until the first `kernel_info_reply`, then closed; ' +
+      '5 untimed first, the four gateways interleaved in blocks of 10. The cached lane\'s first request fills the cache (untimed), and the cache expires every ' +
+      `${u.cacheSeconds} s, so a long run includes a refresh per ${u.cacheSeconds} s, as in production.`,
+    '- Multi-user memory: VmRSS of the single-user gateway and of the users-file gateway while both are fresh (no request served, no kernel), after BENCH_SETTLE_MS and a forced full GC, ' +
+      'median of 5 readings each; the delta is the loaded file (parsed entries, the digest and name maps), V8 heap its parse left committed, and whatever two processes differ by ' +
+      '(1.6-6.6 MB for 1,000 users over four runs on a loaded machine).' +
+      (u.memory ? ` Here: ${u.memory.singleMB} MB and ${u.memory.usersFileMB} MB.` : ''),
+  ];
 }
 
 /** How the Spark rows were measured, and the figures behind their targets. */

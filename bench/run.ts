@@ -16,7 +16,8 @@
  * Phases: each server alone (memory, concurrency, start) -> the floor alone (start,
  * concurrency) -> sparkgate with a warm pool (start) -> all targets interleaved (round trips,
  * iopub) -> the JupyterLab path (Jupyter Server 2 in gateway mode in front of sparkgate, the
- * sparkgate extension off and on: jupyterlab-path.ts) -> Python jupyter_client reference ->
+ * sparkgate extension off and on: jupyterlab-path.ts) -> what multi-user mode costs per request
+ * (users file, JupyterHub cached and uncached, beside single-user mode: users-suite.ts) -> Python jupyter_client reference ->
  * executor GC on FakeKube -> Scala kernel -> Spark sessions against a bare pyspark REPL
  * (spark-suite.ts) -> executor GC, job submit to first executor and the reaper against a real
  * API server (k8s-suite.ts).
@@ -51,6 +52,7 @@ import { runServerSuite } from './server-suite.js';
 import { runK8sSuite, type K8sResults } from './k8s-suite.js';
 import { runSparkSuite, type SparkResults } from './spark-suite.js';
 import { startSparkgate } from './sparkgate-server.js';
+import { emptyUsersResults, runUsersSuite, type UsersResults } from './users-suite.js';
 import { summarize } from './stats.js';
 import { emptyResults, log, STANDALONE_TARGETS } from './target-results.js';
 import { poolClaims, warmTarget } from './warm-pool.js';
@@ -143,6 +145,13 @@ async function main(): Promise<void> {
     await runJupyterLabPath(runner, jupyterlab, options);
   }
 
+  let users: UsersResults | undefined;
+  if (phases.has('users')) {
+    log(`users: multi-user mode per request (users file of ${options.usersFileUsers} users, JupyterHub cached and uncached) beside single-user mode; ${options.usersRequests} GETs, ${options.usersUpgrades} websocket upgrades each`);
+    users = emptyUsersResults(options);
+    await runUsersSuite(runner, users, options);
+  }
+
   let jupyterClient;
   if (phases.has('reference')) {
     log(`Python jupyter_client: ${options.roundTrips} round trips`);
@@ -211,6 +220,7 @@ async function main(): Promise<void> {
     ...(warmNote ? { warmNote } : {}),
     ...(jupyterClient ? { jupyterClient } : {}),
     ...(jupyterlab ? { jupyterlab } : {}),
+    ...(users ? { users } : {}),
     ...(gc ? { gc } : {}),
     ...(scala ? { scala } : {}),
     ...(spark ? { spark } : {}),

@@ -26,13 +26,20 @@ export interface SparkgateServerOptions {
   readonly label?: string;
   /** SPARKGATE_KERNEL_START_TIMEOUT_MS (the gateway's default is 60 s; a Spark driver on a loaded machine needs more). */
   readonly kernelStartTimeoutMs?: number;
-  /** More SPARKGATE_* settings (e.g. the Spark port ranges). */
+  /** More SPARKGATE_* settings (e.g. the Spark port ranges, SPARKGATE_USERS_FILE). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Multi-user mode without an operator token: no --token and SPARKGATE_TOKEN="" (the gateway
+   * then has no shared token at all), and the returned KernelServer presents this user's token
+   * (from the users file or JupyterHub, which `env` configures). Default: single-user mode with
+   * a random shared token.
+   */
+  readonly userToken?: string;
 }
 
 /** Resolves once it printed its URL; one that does not within WAIT_MS.serverUp is stopped. */
 export async function startSparkgate(scope: DeadlineScope, options: SparkgateServerOptions = {}): Promise<KernelServer> {
-  const token = `bench-${Math.random().toString(36).slice(2)}`;
+  const token = options.userToken ?? `bench-${Math.random().toString(36).slice(2)}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SPARKGATE_MAX_KERNELS: '256',
@@ -41,6 +48,7 @@ export async function startSparkgate(scope: DeadlineScope, options: SparkgateSer
     SPARKGATE_WORK_DIR: os.tmpdir(),
   };
   Object.assign(env, options.env);
+  if (options.userToken !== undefined) env['SPARKGATE_TOKEN'] = '';
   if (options.warmPool) env['SPARKGATE_WARM_POOL'] = JSON.stringify(options.warmPool);
   if (options.kernelStartTimeoutMs) env['SPARKGATE_KERNEL_START_TIMEOUT_MS'] = String(options.kernelStartTimeoutMs);
   const label = options.label ?? (options.warmPool ? 'sparkgate (warm pool)' : 'sparkgate');
@@ -55,8 +63,7 @@ export async function startSparkgate(scope: DeadlineScope, options: SparkgateSer
     '127.0.0.1',
     '--port',
     '0',
-    '--token',
-    token,
+    ...(options.userToken === undefined ? ['--token', token] : []),
     '--log-level',
     'warn',
     '--python',
