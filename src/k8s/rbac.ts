@@ -15,6 +15,8 @@ export interface RbacRule {
 
 export const REQUIRED_RBAC: readonly RbacRule[] = [
   { apiGroup: '', resource: 'pods', verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'watch'] },
+  // Executor logs (executor-log-archiver.ts reads GET pods/{name}/log).
+  { apiGroup: '', resource: 'pods/log', verbs: ['get'] },
   { apiGroup: '', resource: 'configmaps', verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'watch'] },
   { apiGroup: '', resource: 'services', verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'watch'] },
   {

@@ -5,7 +5,8 @@
  * unscheduled ones to its node (as the scheduler would), runs each executor through the image's
  * entrypoint (executor-command.ts) and reports pod status. On graceful deletion it stops the
  * process (SIGTERM, SIGKILL after the grace period, at most 5 s), then deletes the object with
- * grace 0. CLI: node-agent-cli.ts.
+ * grace 0. Serves each executor's stdout+stderr at the kubelet's log endpoint (container-logs.ts),
+ * advertised in the Node's status, so kube-apiserver's `pods/log` works. CLI: node-agent-cli.ts.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { describeKubeError, httpStatusOf, isRetryable } from '../../src/k8s/kube-errors.js';
 import { createWatchFn, type ActiveWatch, type WatchFn } from '../../src/k8s/kube-watch.js';
+import { apiServerCertificate, ContainerLogServer } from './container-logs.js';
 import * as exec from './executor-command.js';
 
 const DEFAULT_ENTRYPOINT = resolve(dirname(new URL(import.meta.url).pathname), '..', '..', 'manifests', 'executor-entrypoint.sh');
@@ -28,6 +30,8 @@ export interface NodeAgentOptions {
   /** The image's executor entrypoint (default: the repository's manifests/executor-entrypoint.sh). */
   entrypoint?: string;
   logger?: (line: string) => void; // default: no-op; also gets each pod's stdout/stderr lines, prefixed with the pod name
+  /** The log endpoint's certificate (default: kube-apiserver's self-signed one, next to the kubeconfig's CA file). */
+  logServerTls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 const LABEL_SELECTOR = 'spark-role=executor';
@@ -59,6 +63,8 @@ export class NodeAgent {
   private stopping: Promise<void> | undefined;
   private watch: ActiveWatch | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private readonly containerLogs: ContainerLogServer;
+  private logPort = 0;
   private readonly exitHook = () => this.killAll();
 
   constructor(private readonly options: NodeAgentOptions) {
@@ -66,11 +72,14 @@ export class NodeAgent {
     this.watchFn = createWatchFn(options.kubeConfig);
     this.nodeName = options.nodeName ?? 'sparkgate-test-node';
     this.workDir = resolve(options.workDir);
+    const tls = options.logServerTls ?? apiServerCertificate(options.kubeConfig);
+    this.containerLogs = new ContainerLogServer({ dir: join(this.workDir, '.container-logs'), tls, log: (l) => this.log(l) });
   }
 
   start(): Promise<void> {
     this.starting ??= (async () => {
       await mkdir(this.workDir, { recursive: true });
+      this.logPort = await this.containerLogs.start();
       const registered = await this.ensureNode(10);
       if (this.stopping) return;
       if (!registered) throw new Error(`node agent: could not register node ${this.nodeName}`);
@@ -91,6 +100,7 @@ export class NodeAgent {
       await Promise.all(all.filter((e) => e.state !== 'starting').map((e) => e.gone));
       // Start flows give up at their next step; do not hang on one stuck in an API call.
       await Promise.race([Promise.all(all.map((e) => e.gone)), delay(5_000, undefined, { ref: false })]);
+      await this.containerLogs.stop();
       process.off('exit', this.exitHook);
     })();
     return this.stopping;
@@ -106,7 +116,9 @@ export class NodeAgent {
   /** Creates the Node if missing and (re)reports it Ready; doubles as the heartbeat. */
   private async ensureNode(attempts: number): Promise<boolean> {
     const name = this.nodeName;
-    const body = exec.nodeStatus(name, this.since, new Date().toISOString());
+    const status = exec.nodeStatus(name, this.since, new Date().toISOString()).status;
+    // kube-apiserver proxies pods/log to https://<InternalIP>:<this port>/containerLogs/...
+    const body = this.logPort ? { status: { ...status, daemonEndpoints: { kubeletEndpoint: { Port: this.logPort } } } } : { status };
     const patch = () => this.api(`patch node ${name} status`, () => this.core.patchNodeStatus({ name, body }, MERGE_PATCH), { attempts, quiet: [404] });
     let r = await patch();
     if (!r.ok && r.code === 404) {
@@ -183,7 +195,10 @@ export class NodeAgent {
   private forget(entry: Entry, graceSeconds: number): void {
     entry.removed = true;
     this.terminate(entry, graceSeconds);
-    void entry.gone.then(() => this.entries.get(entry.uid) === entry && this.entries.delete(entry.uid));
+    void entry.gone.then(() => {
+      this.containerLogs.remove(this.options.namespace, entry.name, entry.uid);
+      if (this.entries.get(entry.uid) === entry) this.entries.delete(entry.uid);
+    });
   }
 
   private terminate(entry: Entry, graceSeconds: number): void {
@@ -276,7 +291,12 @@ export class NodeAgent {
     const child = spawn(bin, args, { cwd: plan.cwd, env: plan.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const startedAt = new Date().toISOString();
     Object.assign(entry, { state: 'running', pid: child.pid });
-    for (const input of [child.stdout, child.stderr]) createInterface({ input }).on('line', (l) => this.log(`[${name}] ${l}`));
+    const output = this.containerLogs.open(this.options.namespace, name, entry.uid, container.name);
+    let open = 2; // the log ends once both pipes are read to the end (they may outlast 'exit')
+    for (const [stream, input] of [['stdout', child.stdout], ['stderr', child.stderr]] as const) {
+      const lines = createInterface({ input }).on('line', (l) => (this.log(`[${name}] ${l}`), output.write(stream, l)));
+      lines.once('close', () => --open === 0 && output.end());
+    }
     const onExit = (exitCode: number) => {
       if (entry.state !== 'running') return;
       clearTimeout(entry.killTimer);

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { FaultInjector, type ActiveFault, type FaultSpec } from './faults.js';
+import { PodLogRegistry, type PodLogCut, type PodLogLine } from './pod-logs.js';
 import { createRequestHandler, type RequestRecord } from './router.js';
 import { matchesLabels, parseLabelSelector } from './selectors.js';
 import { ObjectStore, type KubeObject, type ResourceName, type StoreEvent } from './store.js';
@@ -24,6 +25,7 @@ export class FakeKube {
   private readonly store: ObjectStore;
   private readonly watches: WatchRegistry;
   private readonly faults = new FaultInjector();
+  private readonly podLogs: PodLogRegistry;
   private latency = 0;
   private readonly waiters = new Set<() => void>();
   private server: Server | undefined;
@@ -32,6 +34,7 @@ export class FakeKube {
   constructor(options: FakeKubeOptions = {}) {
     this.store = new ObjectStore(options.historyLimit);
     this.watches = new WatchRegistry(this.store, () => this.notify());
+    this.podLogs = new PodLogRegistry(this.store, () => this.notify());
     this.store.subscribe(() => this.notify());
   }
 
@@ -43,6 +46,7 @@ export class FakeKube {
         watches: this.watches,
         faults: this.faults,
         requests: this.requests,
+        podLogs: this.podLogs,
         latencyMs: () => this.latency,
       }),
     );
@@ -60,6 +64,7 @@ export class FakeKube {
     if (!server) return;
     this.server = undefined;
     this.watches.closeAll();
+    this.podLogs.dispose();
     this.store.dispose();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
@@ -167,6 +172,27 @@ export class FakeKube {
 
   delete(resource: ResourceName, namespace: string, name: string): KubeObject {
     return this.store.delete(resource, namespace, name);
+  }
+
+  /**
+   * Append to a pod's container log (lines; each gets a distinct, increasing runtime time
+   * unless `time` is given). Open `follow` streams get them at once. The log goes with the pod.
+   */
+  appendPodLog(namespace: string, name: string, text: string, options: { time?: Date | string } = {}): PodLogLine[] {
+    return this.podLogs.append(namespace, name, text, options);
+  }
+
+  podLog(namespace: string, name: string): readonly PodLogLine[] {
+    return this.podLogs.lines(namespace, name);
+  }
+
+  /** Fault: cut open log follow streams now, or (`midLine`) after half of the next line; returns how many. */
+  cutPodLogStreams(options: PodLogCut = {}): number {
+    return this.podLogs.cut(options);
+  }
+
+  get openPodLogStreams(): number {
+    return this.podLogs.openStreams;
   }
 
   setPodPhase(namespace: string, name: string, phase: string): KubeObject {

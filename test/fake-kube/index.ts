@@ -5,3 +5,4 @@ export type { KubeObject, ObjectMeta, ResourceName, StoreEvent } from './store.j
 export type { KubeStatus } from './status.js';
 export { parseLabelSelector, matchesLabels, parseFieldSelector } from './selectors.js';
 export type { OpenWatchInfo } from './watch.js';
+export type { PodLogCut, PodLogLine } from './pod-logs.js';

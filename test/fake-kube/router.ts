@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FaultInjector, KubeVerb } from './faults.js';
+import type { PodLogRegistry } from './pod-logs.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { makeStatus, StatusError, statusErrors } from './status.js';
 import { isResource, RESOURCES, type DeleteOptions, type KubeObject, type ObjectStore, type ResourceName } from './store.js';
@@ -27,12 +28,13 @@ export interface RouterContext {
   readonly watches: WatchRegistry;
   readonly faults: FaultInjector;
   readonly requests: RequestRecord[];
+  readonly podLogs: PodLogRegistry;
   latencyMs(): number;
 }
 
 type Route =
   | { kind: 'collection'; resource: ResourceName; namespace: string | undefined }
-  | { kind: 'item'; resource: ResourceName; namespace: string; name: string; subresource: 'status' | undefined }
+  | { kind: 'item'; resource: ResourceName; namespace: string; name: string; subresource: 'status' | 'log' | undefined }
   | { kind: 'namespace'; name: string }
   | { kind: 'static'; body: unknown };
 
@@ -64,6 +66,7 @@ function parseRoute(pathname: string): Route | undefined {
   if (resource === undefined) return { kind: 'namespace', name: ns };
   if (!isResource(resource) || rest.length > 0) return undefined;
   if (name === undefined) return { kind: 'collection', resource, namespace: ns };
+  if (sub === 'log' && resource === 'pods') return { kind: 'item', resource, namespace: ns, name, subresource: sub };
   if (sub !== undefined && sub !== 'status') return undefined;
   return { kind: 'item', resource, namespace: ns, name, subresource: sub };
 }
@@ -170,7 +173,13 @@ async function handle(ctx: RouterContext, req: IncomingMessage, res: ServerRespo
   const query = Object.fromEntries(url.searchParams);
   const route = parseRoute(url.pathname);
   const verb = verbOf(method, route, query);
-  const resource = route && (route.kind === 'collection' || route.kind === 'item') ? route.resource : undefined;
+  // pods/log is its own resource for RBAC, the request log and faults (`injectFault({ resource: 'pods/log' })`).
+  const resource =
+    route?.kind === 'item' && route.subresource === 'log'
+      ? 'pods/log'
+      : route && (route.kind === 'collection' || route.kind === 'item')
+        ? route.resource
+        : undefined;
   const namespace =
     route?.kind === 'collection' || route?.kind === 'item' ? route.namespace : route?.kind === 'namespace' ? route.name : undefined;
   const name = route?.kind === 'item' ? route.name : undefined;
@@ -255,6 +264,10 @@ async function handle(ctx: RouterContext, req: IncomingMessage, res: ServerRespo
     }
     case 'item': {
       const { resource: r, namespace: ns, name: n, subresource } = route;
+      if (subresource === 'log') {
+        if (verb !== 'get') throw statusErrors.methodNotAllowed(method);
+        return ctx.podLogs.serve(req, res, ns, n, query);
+      }
       switch (verb) {
         case 'get':
           return send(res, 200, store.get(r, ns, n));

@@ -80,7 +80,10 @@ describe('manifests on a real API server', () => {
     const as = ['--as', 'system:serviceaccount:sparkgate:sparkgate'];
     for (const rule of REQUIRED_RBAC) {
       for (const verb of rule.verbs) {
-        expect(await kubectl('auth', 'can-i', verb, rule.resource, '-n', 'sparkgate', ...as), `${verb} ${rule.resource}`).toBe('yes');
+        // kubectl reads "pods/log" as a pod named "log": subresources go as --subresource.
+        const [resource, subresource] = rule.resource.split('/');
+        const target = subresource ? [resource!, `--subresource=${subresource}`] : [resource!];
+        expect(await kubectl('auth', 'can-i', verb, ...target, '-n', 'sparkgate', ...as), `${verb} ${rule.resource}`).toBe('yes');
       }
     }
     for (const [verb, resource] of [
