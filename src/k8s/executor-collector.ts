@@ -15,6 +15,9 @@
  *
  * Objects lacking either label are never selected; each listed object is also checked locally
  * against the same selector before it counts.
+ *
+ * A session's objects live in one namespace: its executor namespace (`CollectOptions.namespace`:
+ * its team's, see spark-conf.ts), by default the gateway's.
  */
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { sleep, systemClock, type Clock } from './clock.js';
@@ -38,6 +41,8 @@ export interface CollectStats {
 export interface CollectOptions {
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /** Where the session's executors ran (its team's namespace); default the gateway's. */
+  readonly namespace?: string | undefined;
 }
 
 export interface RemainingObject {
@@ -96,6 +101,10 @@ export class ExecutorCollector {
 
   async collectSession(sessionId: string, options: CollectOptions): Promise<CollectStats> {
     const started = this.clock.now();
+    const resources =
+      options.namespace === undefined || options.namespace === this.resources.namespace
+        ? this.resources
+        : new NamespacedResources({ ...this.options.client, namespace: options.namespace });
     const deadline = started + options.timeoutMs;
     // Everything labelled with the session (and this gateway), plus what Spark labels only with
     // the session's app id: the executor ConfigMap, on-demand PVCs and Services.
@@ -115,7 +124,7 @@ export class ExecutorCollector {
 
     const run = async (job: CollectJob, i: number) => {
       try {
-        return await this.collectKind(job.resource, job.selector, formatLabelSelector(job.selector), deadline, abort.signal, remaining[i]!, seen.get(job.resource)!);
+        return await this.collectKind(resources, job, deadline, abort.signal, remaining[i]!, seen.get(job.resource)!);
       } catch (err) {
         abort.abort(); // one kind failed: the others stop too
         throw err;
@@ -143,7 +152,7 @@ export class ExecutorCollector {
         sessionId,
         'api',
         left,
-        `session ${sessionId}: Kubernetes cleanup failed in namespace ${this.resources.namespace}: ${describeKubeError(err)}${list}`,
+        `session ${sessionId}: Kubernetes cleanup failed in namespace ${resources.namespace}: ${describeKubeError(err)}${list}`,
         { cause: err },
       );
     } finally {
@@ -154,14 +163,14 @@ export class ExecutorCollector {
 
   /** One kind and selector: adds the uid of every object it deletes to `seen`. */
   private async collectKind(
-    resource: GcResource,
-    selector: LabelSelector,
-    selectorText: string,
+    resources: NamespacedResources,
+    { resource, selector }: CollectJob,
     deadline: number,
     signal: AbortSignal,
     remaining: Map<string, string>,
     seen: Set<string>,
   ): Promise<void> {
+    const selectorText = formatLabelSelector(selector);
     const backoff = new Backoff(this.backoff);
     const retry = <T>(what: string, op: () => Promise<T>) =>
       withRetry(op, {
@@ -169,13 +178,13 @@ export class ExecutorCollector {
         backoff: this.backoff,
         deadline,
         signal,
-        what: `${what} ${resource} (${selectorText}) in namespace ${this.resources.namespace}`,
+        what: `${what} ${resource} (${selectorText}) in namespace ${resources.namespace}`,
         onRetry: ({ error, delayMs }) =>
           this.options.onRetry?.({ what: `${what} ${resource}`, error: describeKubeError(error), delayMs }),
       });
 
     for (;;) {
-      const listed = await retry('list', () => this.resources.list(resource, selectorText));
+      const listed = await retry('list', () => resources.list(resource, selectorText));
       const objects = listed.items
         .map(parseRef)
         .filter((o): o is KubeObjectRef => o !== undefined && matchesSelector(selector, o.metadata.labels));
@@ -186,9 +195,9 @@ export class ExecutorCollector {
       }
       if (objects.length === 0) return;
       if (objects.some((o) => o.metadata.deletionTimestamp === undefined)) {
-        await retry('delete', () => this.resources.deleteCollection(resource, selectorText));
+        await retry('delete', () => resources.deleteCollection(resource, selectorText));
       }
-      const outcome = await this.watchUntilGone(resource, selector, selectorText, listed.resourceVersion, remaining, seen, deadline, signal);
+      const outcome = await this.watchUntilGone(resources, resource, selector, selectorText, listed.resourceVersion, remaining, seen, deadline, signal);
       switch (outcome) {
         case 'gone':
           return;
@@ -214,6 +223,7 @@ export class ExecutorCollector {
   }
 
   private watchUntilGone(
+    resources: NamespacedResources,
     resource: GcResource,
     selector: LabelSelector,
     selectorText: string,
@@ -233,7 +243,7 @@ export class ExecutorCollector {
         decided ??= outcome;
         watch?.abort();
       };
-      watch = this.resources.watch(
+      watch = resources.watch(
         resource,
         { resourceVersion, labelSelector: selectorText, timeoutSeconds: Math.ceil(budgetMs / 1000) },
         (type, raw) => {

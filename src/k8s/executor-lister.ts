@@ -1,6 +1,7 @@
 /**
  * A session's executors as clients see them: name, phase, node, start time and age. Read from
- * the reaper's informer cache when it has synced (no API call), else with one list call.
+ * the reaper's informer cache when it has synced (no API call), else with one list call in the
+ * session's executor namespace (its team's, or the gateway's).
  */
 import { z } from 'zod';
 import { LABEL_SESSION, SPARK_LABEL_EXEC_ID, SPARK_LABEL_EXEC_INACTIVE } from '../labels.js';
@@ -74,6 +75,11 @@ export interface ExecutorPodCache {
 export interface ExecutorListerOptions {
   readonly client: KubeClient;
   readonly cache?: ExecutorPodCache;
+  /**
+   * The namespaces a session's executors may be in (its team's); default the gateway's. Asked
+   * only when the cache has not synced.
+   */
+  readonly namespacesOf?: (sessionId: string) => readonly string[];
   readonly clock?: Clock;
   readonly backoff?: BackoffOptions;
   /** Give up retrying after this long (default 10 s). */
@@ -81,11 +87,9 @@ export interface ExecutorListerOptions {
 }
 
 export class ExecutorLister {
-  private readonly resources: NamespacedResources;
   private readonly clock: Clock;
 
   constructor(private readonly options: ExecutorListerOptions) {
-    this.resources = new NamespacedResources(options.client);
     this.clock = options.clock ?? systemClock;
   }
 
@@ -93,14 +97,22 @@ export class ExecutorLister {
     const cache = this.options.cache;
     if (cache?.hasSynced) return cache.podsForSession(sessionId);
     const selector = formatLabelSelector(sessionSelector({ gatewayPod: this.options.client.gatewayPod.name, sessionId }));
-    const { items } = await withRetry(() => this.resources.list('pods', selector), {
-      clock: this.clock,
-      deadline: this.clock.now() + (this.options.timeoutMs ?? 10_000),
-      what: `list executor pods of session ${sessionId}`,
-      ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
-    });
+    const namespaces = this.options.namespacesOf?.(sessionId) ?? [this.options.client.namespace];
+    const deadline = this.clock.now() + (this.options.timeoutMs ?? 10_000);
+    const lists = await Promise.all(
+      namespaces.map((namespace) => {
+        const resources = new NamespacedResources({ ...this.options.client, namespace });
+        return withRetry(() => resources.list('pods', selector), {
+          clock: this.clock,
+          deadline,
+          what: `list executor pods of session ${sessionId} in namespace ${namespace}`,
+          ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+        });
+      }),
+    );
     const now = this.clock.now();
-    return items
+    return lists
+      .flatMap((l) => l.items)
       .map(parseExecutorPod)
       .filter((p): p is ExecutorPod => p !== undefined)
       .map((p) => toExecutorInfo(p, now))

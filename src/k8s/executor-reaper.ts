@@ -1,21 +1,21 @@
 /**
  * GC layer 2 (ARCHITECTURE.md): an informer on this gateway's executor pods
- * (`app.kubernetes.io/managed-by=sparkgate,sparkgate.io/gateway=<pod>,sparkgate.io/session`)
- * deletes, once a pod has been seen for longer than the grace period,
+ * (`app.kubernetes.io/managed-by=sparkgate,sparkgate.io/gateway=<pod>,sparkgate.io/session`) in
+ * every namespace executors may run in (the gateway's and the team namespaces, one informer
+ * each) deletes, once a pod has been seen for longer than the grace period,
  * - pods whose session is not live (the session ended without cleanup, or the gateway
  *   restarted after SIGKILL: a fresh reaper lists them at start), and
  * - executors Spark marked `spark-exec-inactive=true`, even of live sessions.
  * Liveness changes without Kubernetes events, so pods are re-evaluated on a resync timer and on
- * `reconcile()`. At start it also sweeps ConfigMaps/Services/PVCs of sessions that are not live:
- * those labelled with a session and this gateway, and those Spark labelled only with a sparkgate
- * app id and owned by this gateway pod (the executor ConfigMap).
+ * `reconcile()`. At start it also sweeps ConfigMaps/Services/PVCs of sessions that are not live,
+ * and after reaping a dead session's pod in a team namespace, that session's objects there
+ * (session-object-sweeper.ts says which objects count as this gateway's where).
  * Deletes carry a uid precondition: a recreated namesake is never hit.
  */
 import { EventEmitter } from 'node:events';
-import { LABEL_SESSION, SPARK_LABEL_APP_ID, SPARK_LABEL_EXEC_INACTIVE } from '../labels.js';
-import { sessionIdOfAppId } from '../spark/session-naming.js';
+import { LABEL_SESSION, SPARK_LABEL_EXEC_INACTIVE } from '../labels.js';
 import type { BackoffOptions } from './backoff.js';
-import { sleep, systemClock, type Clock, type TimerHandle } from './clock.js';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import {
   byExecutorName,
   parseExecutorPod,
@@ -27,23 +27,17 @@ import {
 import type { GcObserver } from './gc-observer.js';
 import { withRetry } from './kube-retry.js';
 import type { KubeClient } from './kube-client.js';
-import { kubeObjectRefSchema, type KubeObjectRef } from './kube-schemas.js';
-import {
-  formatLabelSelector,
-  gatewayObjectsSelector,
-  gatewayPodsSelector,
-  matchesSelector,
-  sparkAppObjectsSelector,
-  type LabelSelector,
-} from './label-selector.js';
+import { formatLabelSelector, gatewayPodsSelector, matchesSelector, type LabelSelector } from './label-selector.js';
 import { NamespacedResources, type GcResource } from './namespaced-resources.js';
 import { ResourceInformer } from './resource-informer.js';
+import { SessionObjectSweeper } from './session-object-sweeper.js';
 
 export type ReapReason = 'session-dead' | 'executor-inactive';
 
 export interface ReaperEvents {
-  reaped: [info: { name: string; sessionId: string; reason: ReapReason }];
-  swept: [info: { resource: GcResource; name: string; sessionId: string }];
+  reaped: [info: { name: string; sessionId: string; reason: ReapReason; namespace: string }];
+  swept: [info: { resource: GcResource; name: string; sessionId: string; namespace: string }];
+  /** Every namespace's informer has listed (again, after a relist). */
   synced: [info: { pods: number }];
   /** A pod of this session was added, changed or removed in the cache. */
   changed: [info: { sessionId: string }];
@@ -64,6 +58,8 @@ export interface ReaperCounters {
 
 export interface ExecutorReaperOptions {
   readonly client: KubeClient;
+  /** Namespaces executors run in (default: the gateway's, `client.namespace`). */
+  readonly namespaces?: readonly string[];
   /** Whether a session id belongs to a session running in this gateway now. */
   readonly isLive: (sessionId: string) => boolean;
   /** How long a pod must have been seen before it may be reaped (default 30 s). */
@@ -81,16 +77,24 @@ export interface ExecutorReaperOptions {
   readonly deleteTimeoutMs?: number;
 }
 
-const SWEPT_RESOURCES: readonly GcResource[] = ['configmaps', 'services', 'persistentvolumeclaims'];
+/** One namespace's executor pods. */
+interface Watched {
+  readonly resources: NamespacedResources;
+  readonly informer: ResourceInformer<ExecutorPod>;
+}
 
 export class ExecutorReaper extends EventEmitter<ReaperEvents> implements ExecutorPodCache {
   readonly counters: ReaperCounters = { orphansReaped: 0, inactiveReaped: 0, objectsSwept: 0, relists: 0 };
-  private readonly resources: NamespacedResources;
+  /** Every namespace watched, the gateway's first. */
+  readonly namespaces: readonly string[];
   private readonly clock: Clock;
   private readonly graceMs: number;
   private readonly gatewayPod: string;
   private readonly podSelector: LabelSelector;
-  private readonly informer: ResourceInformer<ExecutorPod>;
+  private readonly watched = new Map<string, Watched>();
+  private readonly sweeper: SessionObjectSweeper;
+  /** Team-namespace sweeps running, by "namespace/session". */
+  private readonly sessionSweeps = new Set<string>();
   private readonly firstSeen = new Map<string, number>();
   private readonly graceTimers = new Map<string, TimerHandle>();
   private readonly deleting = new Set<string>();
@@ -101,52 +105,75 @@ export class ExecutorReaper extends EventEmitter<ReaperEvents> implements Execut
 
   constructor(private readonly options: ExecutorReaperOptions) {
     super();
-    this.resources = new NamespacedResources(options.client);
     this.clock = options.clock ?? systemClock;
     this.graceMs = options.graceMs ?? 30_000;
     this.gatewayPod = options.client.gatewayPod.name;
     this.podSelector = gatewayPodsSelector(this.gatewayPod);
+    this.namespaces = [...new Set([options.client.namespace, ...(options.namespaces ?? [])])];
+    for (const namespace of this.namespaces) this.watched.set(namespace, this.watch(namespace));
+    this.sweeper = new SessionObjectSweeper({
+      client: options.client,
+      isLive: options.isLive,
+      graceMs: this.graceMs,
+      clock: this.clock,
+      retry: (what, op, signal) => this.retry(what, op, signal),
+      onSwept: (object) => {
+        this.counters.objectsSwept += 1;
+        this.emit('swept', object);
+      },
+      onFailure: (what, error) => this.emit('failure', { what, error }),
+    });
+  }
+
+  private watch(namespace: string): Watched {
+    const resources = new NamespacedResources({ ...this.options.client, namespace });
     const selectorText = formatLabelSelector(this.podSelector);
-    this.informer = new ResourceInformer<ExecutorPod>({
+    const informer = new ResourceInformer<ExecutorPod>({
       source: {
-        list: () => this.resources.list('pods', selectorText),
-        watch: (request, onEvent) => this.resources.watch('pods', { ...request, labelSelector: selectorText }, onEvent),
+        list: () => resources.list('pods', selectorText),
+        watch: (request, onEvent) => resources.watch('pods', { ...request, labelSelector: selectorText }, onEvent),
       },
       parse: parseExecutorPod,
       key: (pod) => pod.metadata.name,
       version: (pod) => pod.metadata.resourceVersion,
       clock: this.clock,
-      ...(options.backoff ? { backoff: options.backoff } : {}),
-      ...(options.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: options.watchTimeoutSeconds } : {}),
+      ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+      ...(this.options.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: this.options.watchTimeoutSeconds } : {}),
     });
     const changed = (pod: ExecutorPod) => this.emit('changed', { sessionId: pod.metadata.labels[LABEL_SESSION] ?? '' });
-    this.informer.on('add', (pod) => (this.observe(pod), changed(pod)));
-    this.informer.on('update', (pod) => (this.observe(pod), changed(pod)));
-    this.informer.on('delete', (pod) => (this.forget(pod), changed(pod)));
-    this.informer.on('synced', () => {
+    informer.on('add', (pod) => (this.observe(namespace, pod), changed(pod)));
+    informer.on('update', (pod) => (this.observe(namespace, pod), changed(pod)));
+    informer.on('delete', (pod) => (this.forget(pod), changed(pod)));
+    informer.on('synced', () => {
       this.reportAlive();
-      this.reconcile();
-      this.emit('synced', { pods: this.informer.items().length });
+      for (const pod of informer.items()) this.evaluate(namespace, pod);
+      if (this.hasSynced) this.emit('synced', { pods: this.pods().length });
     });
-    this.informer.on('relist', () => {
+    informer.on('relist', () => {
       this.counters.relists += 1;
       this.emit('relist');
     });
-    this.informer.on('failure', ({ phase, error }) => this.emit('failure', { what: `${phase} executor pods`, error }));
+    const where = namespace === this.options.client.namespace ? '' : ` in namespace ${namespace}`;
+    informer.on('failure', ({ phase, error }) => this.emit('failure', { what: `${phase} executor pods${where}`, error }));
+    return { resources, informer };
+  }
+
+  private pods(): ExecutorPod[] {
+    return [...this.watched.values()].flatMap((w) => w.informer.items());
   }
 
   get hasSynced(): boolean {
-    return this.informer.hasSynced;
+    return [...this.watched.values()].every((w) => w.informer.hasSynced);
   }
 
-  whenSynced(): Promise<void> {
-    return this.informer.whenSynced();
+  async whenSynced(): Promise<void> {
+    await Promise.all([...this.watched.values()].map((w) => w.informer.whenSynced()));
   }
 
   start(): void {
     if (this.abort) return;
     this.abort = new AbortController();
-    this.informer.start();
+    for (const { informer } of this.watched.values()) informer.start();
     this.scheduleResync();
     if (this.options.sweepOnStart ?? true) this.track(this.sweep());
   }
@@ -160,15 +187,14 @@ export class ExecutorReaper extends EventEmitter<ReaperEvents> implements Execut
     this.resyncTimer = undefined;
     for (const t of this.graceTimers.values()) this.clock.clearTimeout(t);
     this.graceTimers.clear();
-    await this.informer.stop();
+    await Promise.all([...this.watched.values()].map((w) => w.informer.stop()));
     await Promise.allSettled([...this.inflight]);
   }
 
-  /** Snapshot of one session's executor pods from the informer cache. */
+  /** Snapshot of one session's executor pods from the informer caches (all namespaces). */
   podsForSession(sessionId: string): ExecutorInfo[] {
     const now = this.clock.now();
-    return this.informer
-      .items()
+    return this.pods()
       .filter((pod) => pod.metadata.labels[LABEL_SESSION] === sessionId)
       .map((pod) => toExecutorInfo(pod, now))
       .sort(byExecutorName);
@@ -177,76 +203,23 @@ export class ExecutorReaper extends EventEmitter<ReaperEvents> implements Execut
   /** Re-evaluate every cached pod now (e.g. right after a session ended). */
   reconcile(): void {
     if (!this.abort) return;
-    for (const pod of this.informer.items()) this.evaluate(pod);
+    for (const [namespace, { informer }] of this.watched) for (const pod of informer.items()) this.evaluate(namespace, pod);
   }
 
   /**
-   * Delete ConfigMaps/Services/PVCs (gateway + session labels) of sessions that are not live,
+   * Delete ConfigMaps/Services/PVCs of sessions that are not live in every watched namespace,
    * after the grace period, re-checking liveness first. Returns how many were deleted.
    */
   async sweep(): Promise<number> {
     const signal = this.abort?.signal;
     if (!signal) return 0;
-    const bySession = gatewayObjectsSelector(this.gatewayPod);
-    const byApp = sparkAppObjectsSelector();
-    const candidates: { resource: GcResource; ref: KubeObjectRef; sessionId: string }[] = [];
-    try {
-      for (const resource of SWEPT_RESOURCES) {
-        for (const selector of [bySession, byApp]) {
-          const selectorText = formatLabelSelector(selector);
-          const { items } = await this.retry(`list ${resource}`, () => this.resources.list(resource, selectorText), signal);
-          for (const raw of items) {
-            const ref = kubeObjectRefSchema.safeParse(raw).data;
-            if (!ref || !matchesSelector(selector, ref.metadata.labels)) continue;
-            const sessionId = selector === bySession ? ref.metadata.labels[LABEL_SESSION] : this.sessionOfSparkObject(ref);
-            if (!sessionId || candidates.some((c) => c.ref.metadata.uid === ref.metadata.uid)) continue;
-            if (ref.metadata.deletionTimestamp === undefined && !this.options.isLive(sessionId)) {
-              candidates.push({ resource, ref, sessionId });
-            }
-          }
-        }
-      }
-      if (candidates.length === 0) return 0;
-      if (!(await sleep(this.clock, this.graceMs, signal))) return 0;
-      let deleted = 0;
-      for (const { resource, ref, sessionId } of candidates) {
-        if (this.options.isLive(sessionId)) continue;
-        const outcome = await this.retry(
-          `delete ${resource}/${ref.metadata.name}`,
-          () => this.resources.deleteOne(resource, ref.metadata.name, ref.metadata.uid),
-          signal,
-        );
-        if (outcome !== 'deleted') continue;
-        deleted += 1;
-        this.counters.objectsSwept += 1;
-        this.emit('swept', { resource, name: ref.metadata.name, sessionId });
-      }
-      return deleted;
-    } catch (error) {
-      if (!signal.aborted) this.emit('failure', { what: 'sweep session objects', error });
-      return 0;
-    }
+    return this.sweeper.sweepNamespaces(this.namespaces, signal);
   }
 
-  /**
-   * The session of an object Spark labelled only with its app id (the executor ConfigMap, PVCs):
-   * a sparkgate app id (`sparkgate-<session id>`) AND owned by this gateway pod (Spark sets the
-   * driver pod as controller owner), so another gateway's or another tool's objects are never hit.
-   */
-  private sessionOfSparkObject(ref: KubeObjectRef): string | undefined {
-    const sessionId = sessionIdOfAppId(ref.metadata.labels[SPARK_LABEL_APP_ID] ?? '');
-    if (!sessionId) return undefined;
-    const podUid = this.options.client.gatewayPod.uid;
-    const owned = ref.metadata.ownerReferences.some(
-      (o) => o.kind === 'Pod' && o.name === this.gatewayPod && (podUid === undefined || o.uid === undefined || o.uid === podUid),
-    );
-    return owned ? sessionId : undefined;
-  }
-
-  private observe(pod: ExecutorPod): void {
+  private observe(namespace: string, pod: ExecutorPod): void {
     if (!this.firstSeen.has(pod.metadata.uid)) this.firstSeen.set(pod.metadata.uid, this.clock.now());
     this.reportAlive();
-    this.evaluate(pod);
+    this.evaluate(namespace, pod);
   }
 
   private forget(pod: ExecutorPod): void {
@@ -257,7 +230,7 @@ export class ExecutorReaper extends EventEmitter<ReaperEvents> implements Execut
     this.reportAlive();
   }
 
-  private evaluate(pod: ExecutorPod): void {
+  private evaluate(namespace: string, pod: ExecutorPod): void {
     if (!this.abort) return;
     const { uid, name, labels } = pod.metadata;
     if (pod.metadata.deletionTimestamp !== undefined || this.deleting.has(uid)) return this.clearGraceTimer(uid);
@@ -271,29 +244,31 @@ export class ExecutorReaper extends EventEmitter<ReaperEvents> implements Execut
     const due = (this.firstSeen.get(uid) ?? now) + this.graceMs;
     if (now >= due) {
       this.clearGraceTimer(uid);
-      this.track(this.reap(pod, sessionId, live ? 'executor-inactive' : 'session-dead'));
+      this.track(this.reap(namespace, pod, sessionId, live ? 'executor-inactive' : 'session-dead'));
     } else if (!this.graceTimers.has(uid)) {
       const timer = this.clock.setTimeout(() => {
         this.graceTimers.delete(uid);
-        const current = this.informer.get(name);
-        if (current?.metadata.uid === uid) this.evaluate(current);
+        const current = this.watched.get(namespace)?.informer.get(name);
+        if (current?.metadata.uid === uid) this.evaluate(namespace, current);
       }, due - now);
       this.graceTimers.set(uid, timer);
     }
   }
 
-  private async reap(pod: ExecutorPod, sessionId: string, reason: ReapReason): Promise<void> {
+  private async reap(namespace: string, pod: ExecutorPod, sessionId: string, reason: ReapReason): Promise<void> {
     const signal = this.abort?.signal;
-    if (!signal) return;
+    const resources = this.watched.get(namespace)?.resources;
+    if (!signal || !resources) return;
     const { uid, name } = pod.metadata;
     this.deleting.add(uid);
     try {
-      const outcome = await this.retry(`delete pod ${name}`, () => this.resources.deleteOne('pods', name, uid), signal);
+      const outcome = await this.retry(`delete pod ${name} in namespace ${namespace}`, () => resources.deleteOne('pods', name, uid), signal);
       if (outcome !== 'deleted') return;
       if (reason === 'session-dead') this.counters.orphansReaped += 1;
       else this.counters.inactiveReaped += 1;
       this.options.observer?.onOrphanReaped?.();
-      this.emit('reaped', { name, sessionId, reason });
+      this.emit('reaped', { name, sessionId, reason, namespace });
+      if (reason === 'session-dead' && namespace !== this.options.client.namespace) this.sweepSession(namespace, sessionId, signal);
     } catch (error) {
       // Not deleted: forget the attempt so the next resync tries again.
       this.deleting.delete(uid);
@@ -301,12 +276,20 @@ export class ExecutorReaper extends EventEmitter<ReaperEvents> implements Execut
     }
   }
 
+  /** A dead session's objects in a team namespace, once per session at a time. */
+  private sweepSession(namespace: string, sessionId: string, signal: AbortSignal): void {
+    const key = `${namespace}/${sessionId}`;
+    if (this.sessionSweeps.has(key)) return;
+    this.sessionSweeps.add(key);
+    this.track(this.sweeper.sweepSession(namespace, sessionId, signal).finally(() => this.sessionSweeps.delete(key)));
+  }
+
   private retry<T>(what: string, op: () => Promise<T>, signal: AbortSignal): Promise<T> {
     return withRetry(op, {
       clock: this.clock,
       deadline: this.clock.now() + (this.options.deleteTimeoutMs ?? 60_000),
       signal,
-      what: `${what} in namespace ${this.resources.namespace}`,
+      what,
       ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
     });
   }
@@ -327,7 +310,7 @@ export class ExecutorReaper extends EventEmitter<ReaperEvents> implements Execut
   }
 
   private reportAlive(): void {
-    const alive = this.informer.items().filter((p) => p.metadata.deletionTimestamp === undefined).length;
+    const alive = this.pods().filter((p) => p.metadata.deletionTimestamp === undefined).length;
     if (alive === this.lastAlive) return;
     this.lastAlive = alive;
     this.options.observer?.executorsAlive?.(alive);

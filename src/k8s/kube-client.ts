@@ -184,18 +184,23 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
 }
 
 /**
- * One cheap authorized call (list pods, limit 1) so a gateway with wrong credentials or a
- * missing Role fails at start with a message that says which, rather than at the first GC.
+ * One cheap authorized call (list pods, limit 1) in `namespace` (default the gateway's) so a
+ * gateway with wrong credentials or a missing Role fails at start with a message that says
+ * which, rather than at the first GC.
  */
-export async function probeKubeAccess(client: KubeClient): Promise<void> {
+export async function probeKubeAccess(client: KubeClient, namespace = client.namespace): Promise<void> {
   try {
-    await client.core.listNamespacedPod({ namespace: client.namespace, limit: 1 });
+    await client.core.listNamespacedPod({ namespace, limit: 1 });
   } catch (err) {
     const detail = describeKubeError(err);
+    const grant =
+      namespace === client.namespace
+        ? 'apply the Role in manifests/ (REQUIRED_RBAC)'
+        : `a team's executor namespace needs the Role and RoleBinding that manifests/team-namespace.sh prints`;
     const hint = /HTTP 401/.test(detail)
       ? 'the credentials were rejected'
       : /HTTP 403/.test(detail)
-        ? `the service account may not list pods in ${client.namespace}: apply the Role in manifests/ (REQUIRED_RBAC)`
+        ? `the service account may not list pods in ${namespace}: ${grant}`
         : `cannot reach the API server at ${client.server}`;
     throw new ConfigError(`Kubernetes access check failed (${hint}): ${detail}`);
   }

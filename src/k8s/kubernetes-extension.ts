@@ -11,6 +11,11 @@
  *    gateway restarted after SIGKILL cleans up after itself.
  * 3. ownerReferences to the gateway pod, set by Spark from spark.kubernetes.driver.pod.name.
  *
+ * Namespaces: executors run in the gateway's namespace or in a team's (`namespaces`, from the
+ * users file's teams). The reaper watches all of them; a session's end collects in its own
+ * (`namespaceOf`), or in all of them when that is not known. Layer 3 does not reach team
+ * namespaces (Spark cannot own objects there by the gateway pod: spark-conf.ts).
+ *
  * Metrics: executors alive, GC latency, orphans reaped.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -25,6 +30,9 @@ import { ExecutorLister } from './executor-lister.js';
 import { ExecutorReaper } from './executor-reaper.js';
 import type { GcObserver } from './gc-observer.js';
 import { createKubeClient, probeKubeAccess, type KubeClient } from './kube-client.js';
+import type { ExecutorLogSource } from '../logs/executor-log-source.js';
+import { ExecutorLogArchiver } from './executor-log-archiver.js';
+import { ExecutorUsageFeed } from './executor-usage-feed.js';
 
 export interface KubernetesModeOptions {
   settings: SparkSettings;
@@ -32,11 +40,20 @@ export interface KubernetesModeOptions {
   metrics: GatewayMetrics;
   /** Whether a session id is live in this gateway (kernels and terminals). */
   isLive: (sessionId: string) => boolean;
+  /** Team namespaces executors may run in besides the gateway's (UserDirectory.teamNamespaces()). */
+  namespaces?: readonly string[] | undefined;
+  /**
+   * The namespace a session's executors run in (its rendered `spark.kubernetes.namespace`); also
+   * asked after the session ended. Undefined: all namespaces are searched.
+   */
+  namespaceOf?: ((sessionId: string) => string | undefined) | undefined;
   /** KUBERNETES_SERVICE_HOST / _PORT as the kubelet set them (read by the caller). */
   serviceHost?: string | undefined;
   servicePort?: string | undefined;
   /** Tests: FakeKube's configuration. */
   kubeConfig?: KubeConfig;
+  /** Executor logs (session logs): archive them under stateDir (GatewayConfig stateDir, logRetentionSeconds, executorLogMaxBytes). */
+  executorLogs?: { stateDir: string; retentionSeconds: number; maxBytes: number } | undefined;
 }
 
 export class KubernetesMode {
@@ -44,6 +61,9 @@ export class KubernetesMode {
   readonly collector: ExecutorCollector;
   readonly reaper: ExecutorReaper;
   readonly lister: ExecutorLister;
+  readonly logArchiver: ExecutorLogArchiver | undefined;
+  /** Where executors may run: the gateway's namespace first, then the team namespaces. */
+  readonly namespaces: readonly string[];
   private started = false;
   private stopped = false;
 
@@ -80,21 +100,47 @@ export class KubernetesMode {
       onOrphanReaped: () => orphans.inc(),
       executorsAlive: (n) => alive.set(n),
     };
+    this.namespaces = [...new Set([this.client.namespace, ...(options.namespaces ?? [])])];
     this.collector = new ExecutorCollector({ client: this.client, observer });
-    this.reaper = new ExecutorReaper({ client: this.client, isLive: options.isLive, graceMs: settings.reaperGraceMs, observer });
+    this.reaper = new ExecutorReaper({
+      client: this.client,
+      namespaces: this.namespaces,
+      isLive: options.isLive,
+      graceMs: settings.reaperGraceMs,
+      observer,
+    });
     this.reaper.on('failure', (err: unknown) => options.logger.warn({ err: describe(err) }, 'executor reaper: API failure, retrying'));
     this.reaper.on('reaped', (info: unknown) => options.logger.info({ pod: info }, 'reaped executor pod'));
     this.reaper.on('swept', (info: unknown) => options.logger.info({ object: info }, 'swept session object'));
-    this.lister = new ExecutorLister({ client: this.client, cache: this.reaper });
+    this.lister = new ExecutorLister({ client: this.client, cache: this.reaper, namespacesOf: (id) => this.namespacesOf(id) });
+
+    // ---- executor logs (executor-log-archiver.ts) ----
+    const logs = options.executorLogs;
+    this.logArchiver = logs && new ExecutorLogArchiver({ client: this.client, namespaces: this.namespaces, ...logs });
+    this.logArchiver?.on('failure', ({ what, error }) => options.logger.warn({ err: describe(error) }, `executor logs: ${what} failed, retrying`));
+    // ---- end executor logs ----
+  }
+
+  /** The namespaces that may hold a session's objects. */
+  namespacesOf(sessionId: string): readonly string[] {
+    const namespace = this.options.namespaceOf?.(sessionId);
+    return namespace ? [namespace] : this.namespaces;
   }
 
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    await probeKubeAccess(this.client);
+    for (const namespace of this.namespaces) await probeKubeAccess(this.client, namespace);
     this.reaper.start();
+    this.logArchiver?.start();
     this.options.logger.info(
-      { namespace: this.client.namespace, pod: this.client.gatewayPod.name, server: this.client.server, source: this.client.source },
+      {
+        namespace: this.client.namespace,
+        teamNamespaces: this.namespaces.slice(1),
+        pod: this.client.gatewayPod.name,
+        server: this.client.server,
+        source: this.client.source,
+      },
       'kubernetes mode: executor garbage collection running',
     );
   }
@@ -103,6 +149,7 @@ export class KubernetesMode {
     if (this.stopped) return;
     this.stopped = true;
     this.reaper.stop();
+    await this.logArchiver?.stop();
   }
 
   /** Layer 1: the session-end plug-in. */
@@ -110,16 +157,40 @@ export class KubernetesMode {
     return {
       name: 'executor-gc',
       onEnd: async (sessionId: string, reason: SessionEndReason) => {
-        try {
-          const stats = await this.collector.collectSession(sessionId, { timeoutMs: this.options.settings.gcTimeoutMs });
-          this.options.logger.info({ kernel_id: sessionId, reason, ...stats }, 'session executors collected');
-        } catch (err) {
+        const timeoutMs = this.options.settings.gcTimeoutMs;
+        const results = await Promise.allSettled(
+          this.namespacesOf(sessionId).map((namespace) => this.collector.collectSession(sessionId, { timeoutMs, namespace })),
+        );
+        for (const result of results) {
+          if (result.status === 'fulfilled') continue;
           // The reaper (layer 2) and ownerReferences (layer 3) still catch what is left.
+          const err = result.reason as unknown;
           const remaining = err instanceof CollectSessionError ? err.remaining.length : undefined;
           this.options.logger.error({ kernel_id: sessionId, reason, remaining, err: describe(err) }, 'executor garbage collection incomplete');
         }
+        const done = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        if (done.length === results.length) {
+          const stats = {
+            podsDeleted: done.reduce((n, s) => n + s.podsDeleted, 0),
+            otherDeleted: done.reduce((n, s) => n + s.otherDeleted, 0),
+            durationMs: Math.max(0, ...done.map((s) => s.durationMs)),
+          };
+          this.options.logger.info({ kernel_id: sessionId, reason, namespaces: this.namespacesOf(sessionId), ...stats }, 'session executors collected');
+        }
       },
     };
+  }
+
+  /** Usage metering's pod-lifetime feed: every namespace executors may run in. */
+  usageFeed(): ExecutorUsageFeed {
+    const feed = new ExecutorUsageFeed({ client: this.client, namespaces: this.namespaces });
+    feed.on('failure', ({ namespace, error }) => this.options.logger.warn({ namespace, err: describe(error) }, 'usage metering: executor pod watch failed, retrying'));
+    return feed;
+  }
+
+  /** For the session-logs route (`source=executor`); undefined when executorLogs is not configured. */
+  logSource(): ExecutorLogSource | undefined {
+    return this.logArchiver?.logSource();
   }
 
   executorSource(): ExecutorSource {

@@ -29,6 +29,8 @@ export const K = {
   executorCores: 'spark.executor.cores',
   executorInstances: 'spark.executor.instances',
   executorMemoryOverhead: 'spark.executor.memoryOverhead',
+  /** Executor failures (pod creations refused included) after which the driver stops the app. */
+  executorMaxNumFailures: 'spark.executor.maxNumFailures',
   jars: 'spark.jars',
   jarsPackages: 'spark.jars.packages',
   authenticate: 'spark.authenticate',

@@ -25,10 +25,12 @@ export { PortAllocator, type PortAllocatorOptions, type SessionPorts } from './p
 export { isPortFree } from './port-probe.js';
 export {
   driverHost,
+  executorNamespace,
   renderSparkConf,
   toPropertiesFile,
   toPysparkSubmitArgs,
   toSubmitArgs,
+  type ExecutorPlacement,
   type RenderSparkConfInput,
   type SparkConf,
 } from './spark-conf.js';

@@ -13,6 +13,18 @@
  *
  * Client mode in a pod: https://spark.apache.org/docs/latest/running-on-kubernetes.html#client-mode
  *
+ * Team namespaces (ARCHITECTURE.md, "Users"): a session whose team names a namespace other than
+ * the gateway's gets `spark.kubernetes.namespace=<team namespace>`, so Spark creates its executors,
+ * their ConfigMap and on-demand PVCs there, with the team's executor service account and pod
+ * template (else the gateway's). Such a session renders NO `spark.kubernetes.driver.pod.name`:
+ * Spark looks the driver pod up in `spark.kubernetes.namespace` (ExecutorPodsAllocator: "No pod
+ * was found named ... in the namespace ...") and fails to start without it, and its
+ * ownerReferences to the driver pod could not cross namespaces anyway (Kubernetes treats a
+ * namespaced owner in another namespace as absent, and would collect the dependents). So GC layer
+ * 3 does not cover team namespaces; layers 1 and 2 (session-end collection, the reaper watching
+ * every team namespace) do. Executors still reach the driver: the headless-Service driver host is
+ * a fully qualified name (`<pod>.<service>.<gateway namespace>.svc.<cluster domain>`).
+ *
  * Secrets: none are rendered. With `spark.authenticate=true` and a k8s:// or local master,
  * Spark's SecurityManager generates a fresh secret per application in the driver and gives it to
  * executors through the pod env (SPARK_AUTHENTICATE_SECRET); a `spark.authenticate.secret` we set
@@ -33,8 +45,20 @@ import { assertSessionId, executorPodNamePrefix, sparkAppId, sparkUiProxyBase } 
 /** A rendered configuration: sorted keys, frozen. */
 export type SparkConf = Readonly<Record<string, string>>;
 
+/**
+ * Where a session's executors run and as whom: its team's policy (users file `teams:`). Unset
+ * fields fall back to the gateway's settings (namespace, serviceAccount, executorPodTemplateFile).
+ */
+export interface ExecutorPlacement {
+  readonly namespace?: string | undefined;
+  readonly serviceAccount?: string | undefined;
+  readonly executorPodTemplateFile?: string | undefined;
+}
+
 export interface RenderSparkConfInput {
   settings: SparkSettings;
+  /** The owner's team policy; undefined: the gateway's namespace and settings. */
+  team?: ExecutorPlacement | undefined;
   profile: SessionProfile;
   sessionId: string;
   /** From `PortAllocator.allocate(sessionId)`. */
@@ -55,7 +79,12 @@ export function driverHost(settings: SparkSettings): string {
   return `${pod}.${service}.${namespace}.svc.${settings.clusterDomain}`;
 }
 
-export function renderSparkConf({ settings, profile, sessionId, ports, appName }: RenderSparkConfInput): SparkConf {
+/** The namespace a session's executors run in: its team's, else the gateway's. */
+export function executorNamespace(settings: SparkSettings, team: ExecutorPlacement | undefined): string {
+  return team?.namespace ?? required(settings.namespace, 'namespace');
+}
+
+export function renderSparkConf({ settings, profile, sessionId, ports, appName, team }: RenderSparkConfInput): SparkConf {
   assertSessionId(sessionId);
   const conf = new Map<string, string>();
   const set = (key: string, value: string | number | boolean) => conf.set(key, String(value));
@@ -64,6 +93,13 @@ export function renderSparkConf({ settings, profile, sessionId, ports, appName }
   // 0. sparkgate's defaults, which any layer below may change: an in-memory catalog (the shells
   //    would otherwise start a Hive metastore in Derby files in the working directory).
   set('spark.sql.catalogImplementation', 'in-memory');
+  // Spark >= 3.5 counts executor pods the API server refuses (a team namespace's ResourceQuota
+  // is full) as executor failures, and past spark.executor.maxNumFailures (default
+  // max(3, 2 x maxExecutors)) stops the application: seen on Spark 4.3, a session's SparkContext
+  // shut down 1.5 s after its first refused executor. A notebook session should wait for its
+  // team's quota like for any other shortage, as Spark on Kubernetes did before 3.5; the cell says
+  // why (quota-notice.ts) and can be interrupted.
+  if (k8s) set(K.executorMaxNumFailures, 2_147_483_647);
   // 1. operator defaults
   for (const [key, value] of Object.entries(settings.extraConf)) set(key, value);
   // 2. kernelspec + user conf
@@ -99,8 +135,10 @@ export function renderSparkConf({ settings, profile, sessionId, ports, appName }
   if (settings.authenticate) set(K.authenticate, true);
   if (settings.networkCrypto) set(K.networkCryptoEnabled, true);
   if (k8s) {
-    set(K.k8sNamespace, required(settings.namespace, 'namespace'));
-    set(K.k8sDriverPodName, required(settings.podName, 'podName'));
+    const namespace = executorNamespace(settings, team);
+    set(K.k8sNamespace, namespace);
+    // Only where Spark can find the driver pod (see the module comment on team namespaces).
+    if (namespace === settings.namespace) set(K.k8sDriverPodName, required(settings.podName, 'podName'));
     set(K.k8sExecutorPodNamePrefix, executorPodNamePrefix(sessionId));
     set(K.appId, sparkAppId(sessionId));
     set(K.k8sExecutorUseDriverPodIp, false);
@@ -109,10 +147,12 @@ export function renderSparkConf({ settings, profile, sessionId, ports, appName }
     set(executorLabelKey(LABEL_MANAGED_BY), MANAGED_BY_VALUE);
     set(K.daEnabled, true);
     set(K.daShuffleTracking, true);
-    if (settings.serviceAccount) set(K.k8sExecutorServiceAccount, settings.serviceAccount);
+    const serviceAccount = team?.serviceAccount ?? settings.serviceAccount;
+    if (serviceAccount) set(K.k8sExecutorServiceAccount, serviceAccount);
     if (settings.kubernetesCaCertFile) set(K.k8sClientCaCertFile, settings.kubernetesCaCertFile);
     if (settings.kubernetesTokenFile) set(K.k8sClientOauthTokenFile, settings.kubernetesTokenFile);
-    if (settings.executorPodTemplateFile) set(K.k8sExecutorPodTemplateFile, settings.executorPodTemplateFile);
+    const podTemplateFile = team?.executorPodTemplateFile ?? settings.executorPodTemplateFile;
+    if (podTemplateFile) set(K.k8sExecutorPodTemplateFile, podTemplateFile);
   }
 
   const sorted: Record<string, string> = {};

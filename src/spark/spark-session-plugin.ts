@@ -6,7 +6,13 @@
  * - `SPARKGATE_SPARK_CONF_FILE`: the conf as a JSON object (the launcher builds the session from it);
  * - `PYSPARK_SUBMIT_ARGS`: `--properties-file <file> pyspark-shell`, so keys that must reach the
  *   driver JVM at launch (spark.driver.memory, spark.ui.proxyBase) do;
- * - `SPARKGATE_SPARK_SUBMIT_ARGS`: the same properties file for REPLs started with spark-submit.
+ * - `SPARKGATE_SPARK_SUBMIT_ARGS`: the same properties file for REPLs started with spark-submit;
+ * - `SPARKGATE_SPARK_NOTICE_FILE` (Kubernetes mode): where the gateway writes what the driver's log
+ *   says that the notebook should see (a ResourceQuota refusing executors, spark-notice-file.ts),
+ *   fed by `onOutput` with the kernel process's stderr.
+ *
+ * A session's executors run in its owner's team namespace, with the team's service account and
+ * pod template (`ctx.team`, rendered by spark-conf.ts).
  *
  * Ports are released on every session end (and before each restart re-allocates them).
  */
@@ -14,7 +20,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LaunchContext, SessionContribution, SessionPlugin } from '../kernels/kernel-launcher.js';
 import type { PortAllocator, SessionPorts } from './port-allocator.js';
+import { K } from './conf-keys.js';
 import { renderSparkConf, toPropertiesFile, type SparkConf } from './spark-conf.js';
+import { SPARK_NOTICE_FILE_ENV, SparkNoticeFile } from './spark-notice-file.js';
 import { kernelspecProfileSchema, resolveProfile } from './spark-profile.js';
 import type { SparkSettings } from './spark-settings.js';
 import { errors } from '../errors.js';
@@ -27,6 +35,8 @@ export interface SparkSessionPluginOptions {
   runtimeDir: string;
   /** Told the conf each (re)start rendered (the session registry keeps it). */
   onRendered?: (sessionId: string, conf: SparkConf) => void;
+  /** Writing a session's notice file failed (logged by the caller). */
+  onNoticeError?: (sessionId: string, err: unknown) => void;
 }
 
 /** Spark's default executor memory overhead on Kubernetes: max(384 MiB, 10%) (spark.executor.memoryOverheadFactor). */
@@ -42,6 +52,7 @@ export interface SparkSessionInfo {
 export class SparkSessionPlugin implements SessionPlugin {
   readonly name = 'spark';
   private readonly sessions = new Map<string, SparkSessionInfo>();
+  private readonly notices = new Map<string, SparkNoticeFile>();
 
   constructor(private readonly options: SparkSessionPluginOptions) {}
 
@@ -89,7 +100,14 @@ export class SparkSessionPlugin implements SessionPlugin {
     const profile = resolveProfile({ settings, kernelspecProfile: this.kernelspecProfile(ctx.spec), env: ctx.userEnv });
     const ports = await allocator.allocate(ctx.kernelId);
     try {
-      const conf = renderSparkConf({ settings, profile, sessionId: ctx.kernelId, ports, appName: `sparkgate-${ctx.spec.name}-${ctx.kernelId.slice(0, 8)}` });
+      const conf = renderSparkConf({
+        settings,
+        profile,
+        sessionId: ctx.kernelId,
+        ports,
+        appName: `sparkgate-${ctx.spec.name}-${ctx.kernelId.slice(0, 8)}`,
+        team: ctx.team,
+      });
       mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
       const jsonFile = path.join(runtimeDir, `spark-${ctx.kernelId}.json`);
       const propertiesFile = path.join(runtimeDir, `spark-${ctx.kernelId}.properties`);
@@ -114,15 +132,32 @@ export class SparkSessionPlugin implements SessionPlugin {
       }
       // Local mode: keep the driver (and its UI) on loopback.
       if (settings.mode === 'local') env['SPARK_LOCAL_IP'] = '127.0.0.1';
-      return { env, files: [jsonFile, propertiesFile] };
+      const files = [jsonFile, propertiesFile];
+      if (settings.mode === 'kubernetes') {
+        const noticeFile = path.join(runtimeDir, `spark-${ctx.kernelId}.notice`);
+        const id = ctx.kernelId;
+        this.notices.set(
+          id,
+          new SparkNoticeFile({ path: noticeFile, namespace: conf[K.k8sNamespace] ?? '', onError: (err) => this.options.onNoticeError?.(id, err) }),
+        );
+        env[SPARK_NOTICE_FILE_ENV] = noticeFile;
+        files.push(noticeFile);
+      }
+      return { env, files };
     } catch (err) {
       allocator.release(ctx.kernelId);
       throw err;
     }
   }
 
+  /** The kernel process's output (its driver JVM's log is on stderr): feeds the notice file. */
+  onOutput(kernelId: string, stream: 'stdout' | 'stderr', text: string): void {
+    if (stream === 'stderr') this.notices.get(kernelId)?.push(text);
+  }
+
   async onEnd(kernelId: string): Promise<void> {
     this.sessions.delete(kernelId);
+    this.notices.delete(kernelId);
     this.options.allocator.release(kernelId);
   }
 }

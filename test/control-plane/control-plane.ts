@@ -1,7 +1,7 @@
 /**
  * Test infrastructure: a real Kubernetes control plane on loopback, no containers: etcd,
  * kube-apiserver (RBAC, token auth, service-account tokens) and kube-controller-manager
- * (garbage collector, namespace, service-account and PVC-protection controllers), from the binaries that
+ * (garbage collector, namespace, service-account, PVC-protection and resource-quota controllers), from the binaries that
  * test/control-plane/build.sh builds from pinned Go modules. There is no kubelet and no
  * scheduler: test/control-plane/node-agent.ts runs executor pods.
  *
@@ -154,6 +154,9 @@ export class ControlPlane {
       '--service-cluster-ip-range=10.0.0.0/24',
       '--endpoint-reconciler-type=none',
       '--allow-privileged=true',
+      // pods/log goes to the node agent's log endpoint at the Node's InternalIP (127.0.0.1) and
+      // kubeletEndpoint port; the default order tries the Hostname first, which does not resolve.
+      '--kubelet-preferred-address-types=InternalIP',
       `--audit-policy-file=${d('audit-policy.yaml')}`,
       `--audit-log-path=${d('logs', 'audit.log')}`,
       '--audit-log-format=json',
@@ -175,7 +178,9 @@ export class ControlPlane {
       `--authorization-kubeconfig=${this.adminKubeconfigPath}`,
       '--leader-elect=false',
       // PVCs carry the kubernetes.io/pvc-protection finalizer: without its controller none goes away.
-      '--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,persistentvolumeclaim-protection-controller',
+      // ResourceQuota admission refuses every pod of a namespace whose quota has no status yet:
+      // the resource-quota controller computes it (team namespaces with quotas).
+      '--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,persistentvolumeclaim-protection-controller,resourcequota-controller',
       '--bind-address=127.0.0.1',
       `--secure-port=${kcmPort}`,
       `--cert-dir=${d('certs', 'kcm')}`,

@@ -127,7 +127,19 @@ export class GatewayCluster {
           { apiVersion: 'apps/v1', kind: 'StatefulSet', name: sts.metadata!.name!, uid: sts.metadata!.uid!, controller: true, blockOwnerDeletion: true },
         ],
       },
-      spec: { ...template.spec!, hostname: GATEWAY_POD, subdomain: sts.spec!.serviceName },
+      spec: {
+        ...template.spec!,
+        // The StatefulSet controller adds a volume per volumeClaimTemplate, bound to the pod's claim.
+        volumes: [
+          ...(template.spec!.volumes ?? []),
+          ...(sts.spec!.volumeClaimTemplates ?? []).map((t) => ({
+            name: t.metadata!.name!,
+            persistentVolumeClaim: { claimName: `${t.metadata!.name!}-${GATEWAY_POD}` },
+          })),
+        ],
+        hostname: GATEWAY_POD,
+        subdomain: sts.spec!.serviceName,
+      },
     };
     const pod = await this.core.createNamespacedPod({ namespace: this.namespace, body });
     const uid = pod.metadata!.uid!;

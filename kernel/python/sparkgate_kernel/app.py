@@ -134,7 +134,9 @@ def attach(kernel: Any, shell: Any, runtime: SparkRuntime, settings: Settings) -
         namespace.install(runtime, user_ns)
         spark_errors.install(shell)
         register_dataframe_formatter(shell, [runtime.sql_module.DataFrame], max_rows)
-        ProgressReporter(runtime.context_if_ready, interval_s=settings.progress_interval_s).register(shell)
+        ProgressReporter(
+            runtime.context_if_ready, interval_s=settings.progress_interval_s, notice_file=settings.notice_file
+        ).register(shell)
         shell.banner2 = "Spark: the SparkSession is `spark`, the SparkContext is `sc`.\n"
 
 

@@ -5,6 +5,9 @@ The first time it sees a job it shows a display with a ``display_id`` (iopub ``d
 ``transient.display_id``), then changes it in place (``update_display_data``) whenever the numbers
 change; when the cell ends it stops, polls once more and writes the final state into the same
 display. Cells whose jobs finish within one interval get no display at all.
+
+The same thread shows the gateway's notices about the driver (notices.py: a ResourceQuota refusing
+executors) once per cell, on the cell's stderr.
 https://jupyter-client.readthedocs.io/en/latest/messaging.html#update-display-data
 """
 
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .errors import describe
+from .notices import NoticeWatch
 
 log = logging.getLogger("sparkgate_kernel")
 
@@ -159,10 +163,12 @@ class _CellProgress:
         context_source: Callable[[], Any],
         interval_s: float,
         show: Callable[[dict[str, str]], DisplayHandle],
+        notices: NoticeWatch | None = None,
     ) -> None:
         self._context_source = context_source
         self._interval_s = interval_s
         self._show = show
+        self._notices = notices
         self._tracker: Any = None
         self._jobs: dict[int, JobProgress] = {}
         self._handle: DisplayHandle | None = None
@@ -177,10 +183,24 @@ class _CellProgress:
         self._thread.start()
 
     def _run(self) -> None:
+        polling = True
         while not self._stop.wait(self._interval_s):
-            if not self._poll():
+            self._check_notices()
+            if polling:
+                polling = self._poll()
+                if polling:
+                    self._publish()
+            elif self._notices is None:
                 return
-            self._publish()
+
+    def _check_notices(self) -> None:
+        if self._notices is None:
+            return
+        try:
+            self._notices.poll()
+        except Exception as e:  # noqa: BLE001 - like progress: best effort
+            self._notices = None
+            log.warning("Spark notices stopped: %s", describe(e))
 
     def _poll(self) -> bool:
         if self._failed:
@@ -223,6 +243,8 @@ class _CellProgress:
     def finish(self) -> None:
         self._stop.set()
         self._thread.join(timeout=max(2.0, 4 * self._interval_s))
+        if not self._thread.is_alive():
+            self._check_notices()  # a cell that failed within a tick of the notice still shows it
         if not self._thread.is_alive() and self._handle is not None:
             self._poll()  # the final state of the jobs on show
             # The status tracker is fed by Spark's listener bus, which can lag a job's end by a
@@ -246,17 +268,20 @@ class ProgressReporter:
         *,
         interval_s: float,
         show: Callable[[dict[str, str]], DisplayHandle] = ipython_show,
+        notice_file: str | None = None,
     ) -> None:
         self._context_source = context_source
         self._interval_s = interval_s
         self._show = show
+        self._notice_file = notice_file
         self._current: _CellProgress | None = None
 
     def cell_started(self) -> None:
         self.cell_finished()  # defensive: never two pollers
         if self._interval_s <= 0:
             return
-        self._current = _CellProgress(self._context_source, self._interval_s, self._show)
+        notices = NoticeWatch(self._notice_file, time.time()) if self._notice_file else None
+        self._current = _CellProgress(self._context_source, self._interval_s, self._show, notices)
         self._current.start()
 
     def cell_finished(self) -> None:

@@ -7,7 +7,8 @@ Environment (set by the gateway unless noted):
   SPARK_AUTHENTICATE_SECRET        shared secret for spark.authenticate; handed to the JVM only
   SPARKGATE_SPARK_EAGER            "1" (default): create the SparkSession at startup; "0": on first use
   SPARKGATE_SPARK_STOP_TIMEOUT_S   how long shutdown waits for spark.stop() (default 10)
-  SPARKGATE_SPARK_PROGRESS_INTERVAL_S  job progress poll interval (default 0.5; 0 turns it off)
+  SPARKGATE_SPARK_PROGRESS_INTERVAL_S  job progress poll interval (default 0.5; 0 turns it off, notices too)
+  SPARKGATE_SPARK_NOTICE_FILE      where the gateway writes notices from the driver's log (notices.py)
   SPARKGATE_DEBUG                  "1": Python tracebacks for launcher failures, debug logs
 """
 
@@ -31,6 +32,7 @@ ENV_EAGER = "SPARKGATE_SPARK_EAGER"
 ENV_STOP_TIMEOUT = "SPARKGATE_SPARK_STOP_TIMEOUT_S"
 ENV_PROGRESS_INTERVAL = "SPARKGATE_SPARK_PROGRESS_INTERVAL_S"
 ENV_DEBUG = "SPARKGATE_DEBUG"
+ENV_NOTICE_FILE = "SPARKGATE_SPARK_NOTICE_FILE"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -46,6 +48,7 @@ class Settings:
     eager: bool = True
     stop_timeout_s: float = 10.0
     progress_interval_s: float = 0.5
+    notice_file: str | None = None
     debug: bool = False
 
     @property
@@ -70,6 +73,7 @@ class Settings:
             eager=parse_bool(env, ENV_EAGER, default=True),
             stop_timeout_s=parse_seconds(env, ENV_STOP_TIMEOUT, default=10.0),
             progress_interval_s=parse_seconds(env, ENV_PROGRESS_INTERVAL, default=0.5),
+            notice_file=env.get(ENV_NOTICE_FILE) or None,
             debug=debug,
         )
 

@@ -31,6 +31,7 @@ const DEFAULT_K8S_CONF = {
   'spark.dynamicAllocation.minExecutors': '0',
   'spark.dynamicAllocation.shuffleTracking.enabled': 'true',
   'spark.executor.cores': '1',
+  'spark.executor.maxNumFailures': '2147483647',
   'spark.executor.memory': '2g',
   'spark.kubernetes.authenticate.caCertFile': `${SA}/ca.crt`,
   'spark.kubernetes.authenticate.executor.serviceAccountName': 'sparkgate-executor',
