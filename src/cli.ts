@@ -5,10 +5,12 @@
  */
 import { Command } from 'commander';
 import { packageVersion } from './gateway.js';
+import { registerLogs } from './commands/logs.js';
 import { registerServe } from './commands/serve.js';
 import { registerRun } from './commands/run.js';
 import { registerSessions } from './commands/sessions.js';
 import { registerShell } from './commands/shell.js';
+import { registerUsers } from './commands/users.js';
 
 export function buildCli(): Command {
   const program = new Command('sparkgate')
@@ -18,6 +20,8 @@ export function buildCli(): Command {
   registerRun(program);
   registerShell(program);
   registerSessions(program);
+  registerLogs(program);
+  registerUsers(program);
   return program;
 }
 

@@ -11,6 +11,8 @@ import { KubernetesMode } from './k8s/kubernetes-extension.js';
 import { createLogger, type Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { TerminalsExtension } from './terminals/terminals-extension.js';
+import { UsageExtension } from './usage/usage-extension.js';
+import { readPolicyFile } from './users/policy-file.js';
 
 export interface CreateGatewayOptions {
   config: GatewayConfig;
@@ -28,6 +30,9 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const metrics = new GatewayMetrics();
   const extensions: GatewayExtension[] = [];
+  // Read here, not by the Gateway: Kubernetes mode needs the teams' namespaces before it exists.
+  const policy = config.usersFile ? readPolicyFile(config.usersFile) : undefined;
+  const teamNamespaces = [...new Set(Object.values(policy?.teams ?? {}).flatMap((t) => (t.namespace ? [t.namespace] : [])))];
   let gateway: Gateway | undefined;
   let kubernetes: KubernetesMode | undefined;
   // Sessions a terminal owns get the same Spark conf and the same end-of-session GC as kernels.
@@ -88,6 +93,10 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
       metrics,
       isLive: (id) =>
         gateway?.kernels.isLive(id) === true || (terminals?.terminals.list().some((t) => t.sessionId === id) ?? false),
+      namespaces: teamNamespaces,
+      // The session's rendered namespace; kept by the registry after the session ended.
+      namespaceOf: (id) => gateway?.registry.get(id)?.sparkConf?.['spark.kubernetes.namespace'],
+      executorLogs: { stateDir: config.stateDir, retentionSeconds: config.logRetentionSeconds, maxBytes: config.executorLogMaxBytes },
       serviceHost: env['KUBERNETES_SERVICE_HOST'],
       servicePort: env['KUBERNETES_SERVICE_PORT'],
       ...(options.kubeConfig ? { kubeConfig: options.kubeConfig } : {}),
@@ -96,13 +105,17 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     // Last in, first out: the reaper starts once terminals can answer isLive, and stops first.
     extensions.push({ name: 'kubernetes', start: () => k.start(), stop: () => k.stop() });
   }
+  // First in, last out: it records the ends of sessions that terminals and kernels close while stopping.
+  extensions.unshift(new UsageExtension({ config, logger, metrics, feed: kubernetes?.usageFeed() }));
   gateway = new Gateway({
     config,
     logger,
     metrics,
     env,
     extensions,
+    ...(policy ? { policy } : {}),
     ...(kubernetes ? { plugins: [kubernetes.plugin()], executors: kubernetes.executorSource() } : {}),
+    ...(kubernetes?.logSource() ? { executorLogs: kubernetes.logSource()! } : {}),
   });
   return gateway;
 }

@@ -22,6 +22,9 @@ import { isPortFree } from './spark/port-probe.js';
 import { SparkSessionPlugin } from './spark/spark-session-plugin.js';
 import { registerSparkSessionRoutes, type ExecutorSource } from './http/routes/spark-sessions.js';
 import { SessionRegistry } from './sessions/session-registry.js';
+import { DriverLogStore } from './logs/driver-log-store.js';
+import type { ExecutorLogSource } from './logs/executor-log-source.js';
+import { registerSessionLogRoutes } from './http/routes/session-logs.js';
 import { LimitAdmission } from './users/admission.js';
 import { JupyterHubClient } from './users/jupyterhub.js';
 import { readPolicyFile, type PolicyFile } from './users/policy-file.js';
@@ -50,6 +53,8 @@ export interface GatewayOptions {
   /** Lists a Spark session's executor pods (Kubernetes mode). */
   executors?: ExecutorSource;
   probePython?: ProbeFn;
+  /** Executor pod logs (Kubernetes mode); without it executor logs answer 404 (local mode). */
+  executorLogs?: ExecutorLogSource;
   /** Tests: the users file already parsed (else config.usersFile is read). */
   policy?: PolicyFile;
   /** Tests: the JupyterHub client (else one for config.jupyterhubApiUrl). */
@@ -75,6 +80,8 @@ export class Gateway {
   readonly spark: SparkSessionPlugin;
   /** Every session (kernels, terminals) with its owner; ended ones kept logRetentionSeconds. */
   readonly registry: SessionRegistry;
+  /** Each session's driver output on disk (stateDir/logs/drivers). */
+  readonly driverLogs: DriverLogStore;
   /** Who a token belongs to; teams and limits (single-user mode: the shared token only). */
   readonly users: UserDirectory;
   readonly admission: LimitAdmission;
@@ -104,6 +111,15 @@ export class Gateway {
     this.users = new UserDirectory({ sharedToken: this.token, policy, hub });
     this.registry = new SessionRegistry({ retainMs: options.config.logRetentionSeconds * 1000 });
     this.logger = options.logger ?? createLogger({ level: options.config.logLevel });
+    this.driverLogs = new DriverLogStore({
+      dir: DriverLogStore.dirIn(options.config.stateDir),
+      maxBytes: options.config.driverLogMaxBytes,
+      retentionMs: options.config.logRetentionSeconds * 1000,
+      // A kernel it holds (dead ones too: they can be restarted) or a pooled one.
+      exists: (id) => this.kernels.find(id) !== undefined || this.kernels.isLive(id),
+      registry: this.registry,
+      logger: this.logger,
+    });
     this.metrics = options.metrics ?? new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true });
     this.kernelspecs = new KernelspecStore({
       dirs: options.config.kernelspecDirs,
@@ -120,6 +136,7 @@ export class Gateway {
       settings: options.config.spark,
       runtimeDir: this.runtimeDir,
       onRendered: (id, conf) => this.registry.setSparkConf(id, conf),
+      onNoticeError: (id, err) => this.logger.warn({ kernel_id: id, err: (err as Error).message }, 'could not write the Spark notice file'),
       allocator: new PortAllocator({
         driverPortRange: options.config.spark.driverPortRange,
         blockManagerPortRange: options.config.spark.blockManagerPortRange,
@@ -144,6 +161,15 @@ export class Gateway {
       parentEnv: options.env ?? process.env,
       runtimeDir: this.runtimeDir,
       processGroups: this.guard,
+      // Each run's output goes to the driver log, and to the Spark plug-in, which turns a
+      // namespace ResourceQuota refusing executors into one line in the waiting cell.
+      openOutput: (id) => {
+        const driverLog = this.driverLogs.open(id);
+        return (stream, text) => {
+          driverLog(stream, text);
+          this.spark.onOutput(id, stream, text);
+        };
+      },
       plugins: [this.spark, ...(options.plugins ?? [])],
       ...(options.launchers ? { launchers: options.launchers } : {}),
       ...(options.probePython ? { probePython: options.probePython } : {}),
@@ -151,6 +177,7 @@ export class Gateway {
     this.sessions = new SessionStore((id) => this.kernels.find(id) !== undefined);
     this.extensions = [
       { name: 'spark-sessions', registerRoutes: registerSparkSessionRoutes(this.spark, options.executors) },
+      { name: 'session-logs', registerRoutes: registerSessionLogRoutes({ driver: this.driverLogs, executors: options.executorLogs }) },
       ...(options.extensions ?? []),
     ];
   }
@@ -160,6 +187,7 @@ export class Gateway {
     this.starting ??= (async () => {
       await this.runtime.start();
       await this.guard.start();
+      this.driverLogs.start();
       await this.kernels.start();
       for (const ext of this.extensions) await ext.start?.(this);
       this.app = await buildServer(
@@ -205,6 +233,7 @@ export class Gateway {
         await ext.stop?.().catch((err: unknown) => this.logger.error({ extension: ext.name, err: (err as Error).message }, 'extension stop failed'));
       }
       await this.kernels.stop();
+      await this.driverLogs.stop();
       await this.app?.close();
       await this.guard.stop();
       await this.runtime.stop();

@@ -1,4 +1,4 @@
-"""REST proxies: sparkgate's terminals API and a session's executors.
+"""REST proxies: sparkgate's terminals API, a session's executors and the executors it has logs of.
 
 Thin handlers: Jupyter authentication and authorization (``auth_resource`` + ``@authorized``, as
 jupyter_server_terminals does for its own terminals), then one request to the gateway. The
@@ -92,3 +92,14 @@ class ExecutorsHandler(GatewayProxyHandler):
     @authorized
     async def get(self, session_id: str) -> None:
         await self.forward(gateway_request(f"api/sparkgate/sessions/{session_id}/executors"))
+
+
+class ExecutorLogsHandler(GatewayProxyHandler):
+    """The executors a session has logs of (the log itself streams through logs_handler.py)."""
+
+    auth_resource = "kernels"
+
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        await self.forward(gateway_request(f"api/sparkgate/sessions/{session_id}/logs/executors"))

@@ -8,6 +8,8 @@
  * - Launcher: "New PySpark terminal", "New spark-shell terminal", "New Spark SQL terminal" (a
  *   REPL with its own Spark session: POST /api/terminals {kernelspec}).
  * - Status bar: the current notebook's executors and a link to its Spark UI.
+ * - "Show session logs for this notebook" (command, notebook toolbar button "Logs"): the driver
+ *   log and executor logs of the notebook's kernel session, followed as they grow.
  *
  * All requests go to the server extension's `{base}sparkgate/` routes (sparkgate-api.ts).
  */
@@ -17,9 +19,10 @@ import { ILauncher } from '@jupyterlab/launcher';
 import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
 import { TerminalManager } from '@jupyterlab/services';
 import { IStatusBar } from '@jupyterlab/statusbar';
-import { terminalIcon } from '@jupyterlab/ui-components';
+import { listIcon, terminalIcon } from '@jupyterlab/ui-components';
 import { Signal } from '@lumino/signaling';
 import { SPARK_TERMINAL_KINDS, SparkgateApi, type SparkTerminalKind } from './sparkgate-api';
+import { createSessionLogsWidget, type SessionLogsWidget } from './session-logs';
 import { openSparkTerminal, type SparkTerminalWidget } from './spark-terminal';
 import { SparkStatus } from './status-item';
 
@@ -29,6 +32,7 @@ namespace CommandIDs {
   export const notebookShell = 'sparkgate:open-notebook-shell';
   export const newTerminal = 'sparkgate:new-terminal';
   export const openSparkUi = 'sparkgate:open-spark-ui';
+  export const sessionLogs = 'sparkgate:open-session-logs';
 }
 
 const KIND_LABELS: Record<SparkTerminalKind, string> = {
@@ -60,6 +64,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const api = new SparkgateApi(app.serviceManager.serverSettings);
     const gatewayMode = await api.gatewayMode();
     const tracker = new WidgetTracker<SparkTerminalWidget>({ namespace: 'sparkgate-terminal' });
+    const logTabs = new WidgetTracker<SessionLogsWidget>({ namespace: 'sparkgate-logs' });
     // sparkgate's terminals, not this server's own (app.serviceManager.terminals); made on first
     // use, so a server without a gateway is never polled.
     let terminalManager: TerminalManager | undefined;
@@ -98,6 +103,31 @@ const plugin: JupyterFrontEndPlugin<void> = {
       icon: terminalIcon,
       isEnabled: () => gatewayMode && kernelOf(notebooks.currentWidget) !== null,
       execute: () => openNotebookShell(notebooks.currentWidget)
+    });
+
+    const openSessionLogs = async (panel: NotebookPanel | null): Promise<void> => {
+      const kernel = kernelOf(panel);
+      if (!panel || !kernel) {
+        await showErrorMessage('Session logs', 'This notebook has no running kernel whose logs could be shown.');
+        return;
+      }
+      const open = logTabs.find(w => w.content.sessionId === kernel.id);
+      if (open) {
+        app.shell.activateById(open.id);
+        return;
+      }
+      const widget = createSessionLogsWidget(api, kernel.id, `Logs: ${panel.title.label}`);
+      void logTabs.add(widget);
+      app.shell.add(widget, 'main', { ref: panel.id, mode: 'split-bottom' });
+      app.shell.activateById(widget.id);
+    };
+
+    app.commands.addCommand(CommandIDs.sessionLogs, {
+      label: 'Show session logs for this notebook',
+      caption: "The driver log and executor logs of the notebook's kernel session, followed as they grow",
+      icon: listIcon,
+      isEnabled: () => gatewayMode && kernelOf(notebooks.currentWidget) !== null,
+      execute: () => openSessionLogs(notebooks.currentWidget)
     });
 
     app.commands.addCommand(CommandIDs.newTerminal, {
@@ -144,6 +174,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return button;
       }
     });
+    app.docRegistry.addWidgetExtension('Notebook', {
+      createNew: (panel: NotebookPanel) => {
+        const button = new ToolbarButton({
+          className: 'jp-sparkgate-logs-button',
+          icon: listIcon,
+          label: 'Logs',
+          tooltip: 'Show session logs for this notebook',
+          onClick: () => void openSessionLogs(panel)
+        });
+        panel.toolbar.insertItem(11, 'sparkgateLogs', button);
+        return button;
+      }
+    });
 
     if (launcher) {
       SPARK_TERMINAL_KINDS.forEach((kind, rank) => {
@@ -154,6 +197,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const category = 'Spark (sparkgate)';
       palette.addItem({ command: CommandIDs.notebookShell, category });
       palette.addItem({ command: CommandIDs.openSparkUi, category });
+      palette.addItem({ command: CommandIDs.sessionLogs, category });
       for (const kind of SPARK_TERMINAL_KINDS) {
         palette.addItem({ command: CommandIDs.newTerminal, args: { kind }, category });
       }

@@ -1,5 +1,5 @@
 /**
- * The server extension's proxy routes, as @jupyterlab/services settings and three calls.
+ * The server extension's proxy routes, as @jupyterlab/services settings and a few calls.
  *
  * Everything goes to this Jupyter Server under `{baseUrl}sparkgate/`; the server forwards it to
  * sparkgate with its own GatewayClient URL and token (jupyterlab_sparkgate/gateway.py). The
@@ -34,6 +34,27 @@ export interface IExecutorInfo {
   ageSeconds: number | null;
 }
 
+/** An executor a session has logs of (sparkgate's GET /api/sparkgate/sessions/{id}/logs/executors). */
+export interface IExecutorLogInfo {
+  id: string;
+  pod: string;
+  namespace: string;
+  live: boolean;
+  endedAt: string | null;
+}
+
+/** Which log, how much of it, and whether to keep reading (sparkgate's session-logs.ts query). */
+export interface ILogRequest {
+  /** An executor's log instead of the driver's. */
+  executor?: string;
+  /** Only the last N lines. */
+  tail?: number;
+  /** Then new output until the session (or executor) ends. */
+  follow?: boolean;
+  /** Aborting ends the request (and, through the server, the gateway's). */
+  signal?: AbortSignal;
+}
+
 export const PROXY_PREFIX = 'sparkgate/';
 
 export class SparkgateApi {
@@ -63,6 +84,31 @@ export class SparkgateApi {
 
   async executors(sessionId: string): Promise<IExecutorInfo[]> {
     return (await this.request(`api/sessions/${encodeURIComponent(sessionId)}/executors`, {})) as IExecutorInfo[];
+  }
+
+  async logExecutors(sessionId: string): Promise<IExecutorLogInfo[]> {
+    return (await this.request(`api/sessions/${encodeURIComponent(sessionId)}/logs/executors`, {})) as IExecutorLogInfo[];
+  }
+
+  /** A session's log as a streamed plain-text response; errors as ResponseError. */
+  async openLog(sessionId: string, options: ILogRequest): Promise<Response> {
+    const query = new URLSearchParams();
+    if (options.executor !== undefined) {
+      query.set('source', 'executor');
+      query.set('executor', options.executor);
+    }
+    if (options.tail !== undefined) {
+      query.set('tail', String(options.tail));
+    }
+    if (options.follow) {
+      query.set('follow', 'true');
+    }
+    const url = URLExt.join(this.settings.baseUrl, 'api/sessions', encodeURIComponent(sessionId), 'logs') + `?${query.toString()}`;
+    const response = await ServerConnection.makeRequest(url, options.signal ? { signal: options.signal } : {}, this.settings);
+    if (!response.ok) {
+      throw await ServerConnection.ResponseError.create(response);
+    }
+    return response;
   }
 
   /** The session's Spark UI, streamed through this server (a page URL: the browser's cookie signs it). */

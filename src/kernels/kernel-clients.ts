@@ -3,7 +3,12 @@
  * went away: like Jupyter Server, iopub produced while a `session_id` is disconnected is
  * replayed when it comes back (bounded per session and in the number of sessions).
  */
-import type { RawMessage } from '../wire/message.js';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import { newMessage, type RawMessage } from '../wire/message.js';
+import type { MessageSigner } from '../wire/zmq-codec.js';
+import type { ConnectionInfo } from './connection-file.js';
+import { ClientChannels } from './kernel-sockets.js';
 
 export interface KernelClient {
   /** The client's `session_id` (websocket query); reconnects with the same key get buffered iopub. */
@@ -53,6 +58,35 @@ export class KernelClients {
       buffer.push(msg);
       if (buffer.length > this.offlineBufferMessages) buffer.shift();
     }
+  }
+
+  /**
+   * Attach a client: its own shell/control/stdin sockets to the kernel (`onReply` gets what the
+   * kernel answers on them), and iopub through publish().
+   */
+  attach(
+    client: KernelClient,
+    kernel: { info: ConnectionInfo; signer: MessageSigner; log: Logger; onActivity: () => void },
+    onReply: (msg: RawMessage) => void,
+  ): ClientChannels {
+    const channels = new ClientChannels({
+      info: kernel.info,
+      signer: kernel.signer,
+      onMessage: (m) => {
+        kernel.onActivity();
+        onReply(m);
+      },
+      onDecodeError: (channel, error) => kernel.log.warn({ channel, error }, 'dropped kernel message'),
+    });
+    this.add(client);
+    return channels;
+  }
+
+  /** Synthesized iopub status from the gateway's own session, as Jupyter Server sends for restarts and deaths. */
+  broadcastStatus(session: string, state: 'restarting' | 'dead'): void {
+    this.broadcast(
+      newMessage({ channel: 'iopub', msgType: 'status', session, content: { execution_state: state }, msgId: randomUUID(), date: new Date() }),
+    );
   }
 
   /** To the clients connected now only (the gateway's own status messages). */

@@ -29,6 +29,11 @@ export interface KernelDeps {
   stableRunMs?: number;
   /** Builds the process plan for each (re)start; `files` are removed when that run ends. */
   prepare: (ctx: PrepareContext) => Promise<{ plan: LaunchPlan; files: string[] }>;
+  /**
+   * Where each run's stdout and stderr go besides the debug log (the driver log,
+   * src/logs/driver-log-store.ts): called once per run, before the process starts.
+   */
+  openOutput?: (kernelId: string) => (stream: 'stdout' | 'stderr', text: string) => void;
   /** Session-end work (executor GC, port release) after every run of the process. */
   onEnd: (kernelId: string, reason: SessionEndReason) => Promise<void>;
   now?: () => number;

@@ -16,7 +16,7 @@ import {
   type SessionEndReason,
   type SessionPlugin,
 } from './kernel-launcher.js';
-import { Kernel, type PrepareContext } from './kernel.js';
+import { Kernel, type KernelDeps, type PrepareContext } from './kernel.js';
 import type { Kernelspec, KernelspecStore } from './kernelspec-store.js';
 import type { ProcessGroupRegistry } from './orphan-guard.js';
 import { findPythonWithIpykernel, missingPythonMessage, type ProbeFn } from './python-interpreter.js';
@@ -41,6 +41,8 @@ export interface KernelManagerDeps {
   runtimeDir?: string;
   /** Told every kernel's process group (the orphan guard). */
   processGroups?: ProcessGroupRegistry;
+  /** Where each kernel run's stdout and stderr go (the driver log). */
+  openOutput?: KernelDeps['openOutput'];
   /** Every session's owner; kernels are entered when they start (pooled ones when claimed). */
   registry: SessionRegistry;
   /** A team's policy (executor namespace...); teams nobody configured run with the gateway's settings. */
@@ -302,6 +304,7 @@ export class KernelManager {
         logger: this.deps.logger,
         runtimeDir: this.runtimeDir,
         ...(this.deps.processGroups ? { processGroups: this.deps.processGroups } : {}),
+        ...(this.deps.openOutput ? { openOutput: this.deps.openOutput } : {}),
         startTimeoutMs,
         shutdownTimeoutMs: this.deps.config.kernelShutdownTimeoutMs,
         offlineBufferMessages: this.deps.config.offlineBufferMessages,

@@ -163,4 +163,19 @@ export class KernelProcess extends EventEmitter<{ exit: [ExitInfo] }> {
     clearTimeout(timer);
     return result;
   }
+
+  /**
+   * Stop it as Jupyter does: ask politely (`askToExit`, a shutdown_request, within
+   * min(timeout, 3 s)), then terminate the process group (SIGTERM, SIGKILL after the rest of
+   * `timeoutMs`), then SIGKILL stragglers in the group. True when it left when asked.
+   */
+  async stop(askToExit: (waitMs: number) => Promise<unknown>, timeoutMs: number): Promise<boolean> {
+    if (this.hasExited) return true;
+    const politeMs = Math.min(timeoutMs, 3_000);
+    await askToExit(politeMs);
+    const exited = (await this.waitForExitWithin(politeMs)) !== undefined;
+    await this.terminate(Math.max(500, timeoutMs - politeMs));
+    this.signal('SIGKILL');
+    return exited;
+  }
 }

@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../logger.js';
-import { newMessage } from '../wire/message.js';
 import { MessageSigner } from '../wire/zmq-codec.js';
 import {
   newConnectionInfo,
@@ -20,7 +19,7 @@ import type { SessionEndReason } from './kernel-launcher.js';
 import { KernelProcess } from './kernel-process.js';
 import { KernelClients, type KernelClient } from './kernel-clients.js';
 import { executionStateOf, lastLines, parentField } from './kernel-messages.js';
-import { ClientChannels } from './kernel-sockets.js';
+import type { ClientChannels } from './kernel-sockets.js';
 import type { Kernelspec } from './kernelspec-store.js';
 import { OwnChannels } from './own-channels.js';
 import { StartWatch } from './start-watch.js';
@@ -183,11 +182,15 @@ export class Kernel extends EventEmitter<KernelEvents> {
       userEnv: this.userEnv,
     });
     this.extraFiles = files;
+    const output = this.deps.openOutput?.(this.id);
     const proc = new KernelProcess({
       argv: plan.argv,
       env: plan.env,
       cwd: plan.cwd,
-      onOutput: (stream, text) => this.log.debug({ stream, text: text.slice(0, 2000) }, 'kernel output'),
+      onOutput: (stream, text) => {
+        output?.(stream, text);
+        this.log.debug({ stream, text: text.slice(0, 2000) }, 'kernel output');
+      },
       ...(this.deps.processGroups ? { groups: this.deps.processGroups } : {}),
     });
     this.process = proc;
@@ -261,7 +264,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
       this.emit('autorestart', 'limit');
     }
     this.apply({ type: 'exited' });
-    this.broadcastStatus('dead');
+    this.clients.broadcastStatus(this.ownSession, 'dead');
     void this.endRun('crashed');
   }
 
@@ -272,7 +275,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
    */
   private async restartAfterCrash(): Promise<void> {
     this.apply({ type: 'restart' });
-    this.broadcastStatus('restarting');
+    this.clients.broadcastStatus(this.ownSession, 'restarting');
     await this.endRun('crashed');
     if (this.stateValue !== 'restarting') return; // shut down meanwhile
     try {
@@ -312,7 +315,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
       const now = this.state;
       if (now !== 'terminating' && now !== 'ended') {
         this.apply({ type: 'start_failed' });
-        this.broadcastStatus('dead');
+        this.clients.broadcastStatus(this.ownSession, 'dead');
       }
       await this.endRun('start_failed');
       throw err;
@@ -346,12 +349,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
   private async stopProcess(restart: boolean): Promise<void> {
     const proc = this.process;
     if (!proc || proc.hasExited) return;
-    const politeMs = Math.min(this.deps.shutdownTimeoutMs, 3_000);
-    await this.request('control', 'shutdown_request', { restart }, politeMs);
-    const exited = await proc.waitForExitWithin(politeMs);
-    if (!exited) this.log.info('kernel ignored shutdown_request; terminating its process group');
-    await proc.terminate(Math.max(500, this.deps.shutdownTimeoutMs - politeMs));
-    proc.signal('SIGKILL'); // stragglers in the group
+    const polite = await proc.stop((ms) => this.request('control', 'shutdown_request', { restart }, ms), this.deps.shutdownTimeoutMs);
+    if (!polite) this.log.info('kernel ignored shutdown_request; terminated its process group');
   }
 
   private runEnded = true;
@@ -400,17 +399,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
     if (!this.info || !this.signer || !isLive(this.stateValue) || this.stateValue === 'terminating') {
       throw new Error(`kernel is ${this.stateValue}`);
     }
-    const channels = new ClientChannels({
-      info: this.info,
-      signer: this.signer,
-      onMessage: (m) => {
-        this.lastActivityMs = this.now();
-        onReply(m);
-      },
-      onDecodeError: (channel, error) => this.log.warn({ channel, error }, 'dropped kernel message'),
-    });
-    this.clients.add(client);
-    return channels;
+    const onActivity = (): void => void (this.lastActivityMs = this.now());
+    return this.clients.attach(client, { info: this.info, signer: this.signer, log: this.log, onActivity }, onReply);
   }
 
   detach(client: KernelClient): void {
@@ -420,18 +410,5 @@ export class Kernel extends EventEmitter<KernelEvents> {
   /** A client sent a message (its own channels carry it): Jupyter counts that as activity. */
   noteClientActivity(): void {
     this.lastActivityMs = this.now();
-  }
-
-  /** Synthesized iopub status, as Jupyter Server sends for restarts and deaths. */
-  private broadcastStatus(state: 'restarting' | 'dead'): void {
-    const msg = newMessage({
-      channel: 'iopub',
-      msgType: 'status',
-      session: this.ownSession,
-      content: { execution_state: state },
-      msgId: randomUUID(),
-      date: new Date(),
-    });
-    this.clients.broadcast(msg);
   }
 }

@@ -142,6 +142,22 @@ describe("another user's kernel, session and terminal do not exist for bob", () 
     expect(String((await json(ui))['message'])).toMatch(/not a Spark session/);
   });
 
+  it('logs and usage', async () => {
+    for (const route of [`/api/sparkgate/sessions/${aliceKernel}/logs`, `/api/sparkgate/sessions/${aliceKernel}/logs/executors`]) {
+      expect((await call(bob, route)).status, route).toBe(404);
+      expect((await call(alice, route)).status, route).toBe(200);
+      expect((await call(carol, route)).status, route).toBe(200);
+    }
+    type Usage = { rows: { session?: string; user?: string }[] };
+    const users = async (u: TestUser, q = '') => ((await (await call(u, `/api/sparkgate/usage?group_by=user${q}`)).json()) as Usage).rows.map((r) => r.user);
+    // Rows are sessions that used Spark resources (none here: python3 kernels); the figures are
+    // proved in test/integration/spark/usage-metering.test.ts and the control-plane tier. What
+    // matters here: nobody gets rows of another user, and naming one is 404.
+    for (const u of [alice, bob]) for (const name of await users(u)) expect(name).toBe(u.name);
+    expect((await call(bob, '/api/sparkgate/usage?user=alice')).status).toBe(404);
+    expect((await call(carol, '/api/sparkgate/usage?user=alice')).status).toBe(200);
+  });
+
   it('the session list: her sessions for her, none for bob, everyone for the admin', async () => {
     type Row = { id: string; user: string; team: string; kind: string; ended: string | null };
     const mine = (await (await call(alice, '/api/sparkgate/sessions')).json()) as Row[];
