@@ -73,12 +73,6 @@ export const errors = {
   identityUnavailable: (message: string) => new GatewayError(503, 'identity_unavailable', message),
   /** A per-user or per-team limit of the users file; `limit` names it, e.g. "team analytics maxCores". */
   quotaExceeded: (limit: string, message: string) => new GatewayError(403, 'quota_exceeded', `${message} (limit: ${limit})`),
-  untrustedUsername: () =>
-    new GatewayError(
-      403,
-      'untrusted_username',
-      'KERNEL_USERNAME names another user, and this client is not trusted to speak for users (users file: trusted: true)',
-    ),
   internal: () => new GatewayError(500, 'internal_error', 'Internal server error; see the gateway log'),
   terminalNotFound: (name: string) => new GatewayError(404, 'terminal_not_found', `Terminal does not exist: ${printable(name)}`),
   terminalExists: (name: string) =>

@@ -52,21 +52,30 @@ export function visibleSession(deps: Pick<OwnershipDeps, 'registry'>, req: Fasti
 }
 
 /**
- * The owner of what this request starts. Normally the caller. A trusted client (a shared Jupyter
- * Server in gateway mode) starts kernels for the user its KERNEL_USERNAME names, and keeps access
- * to them (`via`); anyone else naming another user with KERNEL_USERNAME is refused (403), as
- * honouring it would let them act as that user. In single-user mode KERNEL_USERNAME is only the
- * kernel's environment, as before.
+ * The owner of what this request starts, and the environment its kernel gets. Normally the
+ * caller. A trusted client (a shared Jupyter Server in gateway mode) starts kernels for the user
+ * its KERNEL_USERNAME names, and keeps access to them (`via`). Anyone else's KERNEL_USERNAME is
+ * not honoured: Jupyter Server sends one whenever its process has the variable (or
+ * GatewayClient.http_user), often a container's OS user such as "jovyan", so it is no claim to
+ * be someone. In multi-user mode the kernel's KERNEL_USERNAME is always its owner's name, so
+ * code in it can rely on it; in single-user mode it is only the kernel's environment, as before.
  */
-export function ownerForStart(deps: Pick<OwnershipDeps, 'users'>, req: FastifyRequest, env: unknown): Owner {
+export function ownerForStart(deps: Pick<OwnershipDeps, 'users'>, req: FastifyRequest, env: unknown): { owner: Owner; env: unknown } {
   const identity = identityOf(req);
   const own = ownerOf(identity);
-  if (!deps.users.multiUser) return own;
+  if (!deps.users.multiUser) return { owner: own, env };
   const named = kernelUsername(env);
-  if (named === undefined || named === identity.name) return own;
-  if (!identity.trusted) throw errors.untrustedUsername();
-  const user = deps.users.userNamed(named);
-  return { user: user.name, team: user.team, via: identity.name };
+  let owner = own;
+  if (named !== undefined && named !== identity.name) {
+    if (identity.trusted) {
+      const user = deps.users.userNamed(named);
+      owner = { user: user.name, team: user.team, via: identity.name };
+    } else {
+      req.log.info({ user: identity.name, kernel_username: named.slice(0, 128) }, 'KERNEL_USERNAME of an untrusted client not honoured; the kernel is the caller\'s');
+    }
+  }
+  const base = typeof env === 'object' && env !== null && !Array.isArray(env) ? (env as Record<string, unknown>) : {};
+  return { owner, env: { ...base, KERNEL_USERNAME: owner.user } };
 }
 
 function kernelUsername(env: unknown): string | undefined {

@@ -33,7 +33,7 @@ export function registerKernelRoutes(app: FastifyInstance, deps: ServerDeps): vo
   app.post('/api/kernels', async (req, reply) => {
     if (typeof req.body !== 'object' && req.body !== undefined) throw errors.invalidBody('Request body must be a JSON object');
     const body = parseBody(startKernelBodySchema, req.body);
-    const owner = ownerForStart(deps, req, body.env);
+    const { owner, env } = ownerForStart(deps, req, body.env);
     // A client that gives up first (Jupyter Server's GatewayClient.request_timeout is 42 s by
     // default, shorter than a cold Spark start on a busy cluster) never learns the kernel's id:
     // a kernel started for it would be an orphan holding a driver and executors. End it instead.
@@ -42,7 +42,7 @@ export function registerKernelRoutes(app: FastifyInstance, deps: ServerDeps): vo
       if (!reply.raw.writableFinished) clientGone = true;
     };
     reply.raw.once('close', onClose);
-    const kernel = await kernels.startKernel({ name: body.name, env: body.env, owner });
+    const kernel = await kernels.startKernel({ name: body.name, env, owner });
     reply.raw.off('close', onClose);
     if (clientGone || req.raw.socket?.destroyed) {
       deps.logger.warn({ kernel_id: kernel.id, kernelspec: kernel.spec.name }, 'client gave up before the kernel started; shutting it down');

@@ -37,7 +37,8 @@ export function registerSessionRoutes(app: FastifyInstance, deps: ServerDeps): v
     env: unknown,
   ) => {
     if (ref?.id) return visibleKernel(deps, req, ref.id).id;
-    const kernel = await kernels.startKernel({ name: ref?.name, env, owner: ownerForStart(deps, req, env) });
+    const start = ownerForStart(deps, req, env);
+    const kernel = await kernels.startKernel({ name: ref?.name, env: start.env, owner: start.owner });
     return kernel.id;
   };
 
