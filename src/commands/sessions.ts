@@ -32,6 +32,8 @@ export interface SessionRow {
   lastActivity: string;
   connections: number;
   executors: number | undefined;
+  /** The owner (multi-user mode; `sparkgate` in single-user mode); undefined when not known. */
+  user: string | undefined;
 }
 
 /** The executor count, whatever shape the route answers with; undefined when it does not. */
@@ -62,6 +64,10 @@ export async function collectSessions(target: GatewayTarget): Promise<SessionRow
     if (err instanceof CliError && / 404 /.test(err.message)) return [];
     throw err;
   });
+  // Owners, from the session list (older gateways do not have it: no USER column values).
+  const owners = new Map(
+    (await apiRequest<{ id: string; user: string }[]>(target, '/api/sparkgate/sessions?state=live').catch(() => [])).map((r) => [r.id, r.user]),
+  );
   const rows: Promise<SessionRow>[] = [
     ...kernels.map(async (k) => ({
       type: 'kernel' as const,
@@ -72,6 +78,7 @@ export async function collectSessions(target: GatewayTarget): Promise<SessionRow
       lastActivity: k.last_activity,
       connections: k.connections,
       executors: await executors(target, k.id),
+      user: owners.get(k.id),
     })),
     ...terminals.map(async (t) => ({
       type: 'terminal' as const,
@@ -82,6 +89,7 @@ export async function collectSessions(target: GatewayTarget): Promise<SessionRow
       lastActivity: t.last_activity,
       connections: t.connections,
       executors: await executors(target, t.session_id),
+      user: t.session_id ? owners.get(t.session_id) : t.kernel_id ? owners.get(t.kernel_id) : undefined,
     })),
   ];
   return Promise.all(rows);
@@ -100,11 +108,12 @@ export function formatAge(fromIso: string | undefined, now: number): string {
 }
 
 export function formatTable(rows: readonly SessionRow[], now: number): string {
-  const header = ['TYPE', 'ID', 'KIND', 'STATE', 'AGE', 'ACTIVE', 'CONNS', 'EXECUTORS'];
+  const header = ['TYPE', 'ID', 'KIND', 'USER', 'STATE', 'AGE', 'ACTIVE', 'CONNS', 'EXECUTORS'];
   const cells = rows.map((r) => [
     r.type,
     r.id,
     r.kind,
+    r.user ?? '-',
     r.state,
     formatAge(r.created, now),
     `${formatAge(r.lastActivity, now)} ago`,

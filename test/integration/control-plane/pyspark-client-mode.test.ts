@@ -103,6 +103,15 @@ describe('a pyspark session in client mode against a real API server', () => {
     // Idle: dynamic allocation (min 0, shuffle tracking) releases every executor; Spark deletes the pods.
     const scaledDownMs = await waitUntil('executors released', 120_000, async () => (await liveExecutorPods(sessionId)).length === 0);
     figure('dynamic allocation scale-down after 5 s idle timeout', { ms: scaledDownMs });
+    // Metered by the gateway from the pods its usage feed watched: executor and driver time, the job.
+    const usage = (await (await gw().api('/api/sparkgate/usage?group_by=session')).json()) as { rows: Record<string, unknown>[] };
+    const row = usage.rows.find((r) => r['session'] === sessionId);
+    expect(row, JSON.stringify(usage)).toBeDefined();
+    expect(row!['executor_core_seconds']).toBeGreaterThan(0);
+    expect(row!['executor_core_seconds']).toBeLessThan((Date.now() - submitted) / 1000 * 2);
+    expect(row!['driver_core_seconds']).toBeGreaterThan(0);
+    expect(row!['jobs']).toBeGreaterThanOrEqual(1);
+    figure('usage of the session after scale-down', { executorCoreSeconds: row!['executor_core_seconds'], jobs: row!['jobs'] });
     await kernel.shutdown();
     await waitSessionGone(cluster.core, cluster.namespace, sessionId);
   }, SLOW);

@@ -143,9 +143,9 @@ describe('sparkgate sessions', () => {
       cwd: REPO_ROOT,
     });
     const lines = stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^TYPE\s+ID\s+KIND\s+STATE\s+AGE\s+ACTIVE\s+CONNS\s+EXECUTORS$/);
-    expect(lines.find((l) => l.includes(kernel.id))).toMatch(/^kernel\s+\S+\s+plain-python\s+idle\s+-\s+\d+s ago\s+0\s+(-|0)$/);
-    expect(lines.find((l) => l.includes(terminal.name))).toMatch(/^terminal\s+\S+\s+pyspark\s+running\s+\d+s\s+\d+s ago\s+0\s+-$/);
+    expect(lines[0]).toMatch(/^TYPE\s+ID\s+KIND\s+USER\s+STATE\s+AGE\s+ACTIVE\s+CONNS\s+EXECUTORS$/);
+    expect(lines.find((l) => l.includes(kernel.id))).toMatch(/^kernel\s+\S+\s+plain-python\s+sparkgate\s+idle\s+-\s+\d+s ago\s+0\s+(-|0)$/);
+    expect(lines.find((l) => l.includes(terminal.name))).toMatch(/^terminal\s+\S+\s+pyspark\s+\S+\s+running\s+\d+s\s+\d+s ago\s+0\s+-$/);
     expect(lines.find((l) => l.includes(attached.name))).toContain(`attached:${kernel.id.slice(0, 8)}`);
     await api(tg, `/api/kernels/${kernel.id}`, { method: 'DELETE' });
     await api(tg, `/api/terminals/${terminal.name}`, { method: 'DELETE' });
