@@ -1,3 +1,4 @@
+// Tests the FakeKube pods/log stand-in (the main tier has no control plane); the real API server's pods/log is tested in test/integration/control-plane/executor-logs.test.ts.
 /**
  * FakeKube's container logs (`pods/{name}/log`) as the real client and the gateway's log
  * request (src/k8s/pod-log-stream.ts) see them: tailLines then sinceTime, timestamps, the

@@ -1,3 +1,4 @@
+// Stand-in for the API server's pods/log in the main tier, where no control plane runs; it also cuts log streams on cue (faults the real one cannot produce). The real pods/log is tested in test/integration/control-plane/executor-logs.test.ts.
 /**
  * Container logs for FakeKube: `GET /api/v1/namespaces/{ns}/pods/{name}/log`
  * (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#read-log-of-the-specified-pod)
