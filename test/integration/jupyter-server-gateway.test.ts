@@ -84,7 +84,10 @@ describe.each(SERVERS)('%s in gateway mode', (kind) => {
     expect((await execute(kernel, '6*7')).results[0]!['text/plain']).toBe('42');
     const pidBefore = tg.gateway.kernels.get(kernel.id).pid;
     await kernel.restart();
-    await waitFor(() => kernel.status === 'idle', 20_000, 'idle after restart');
+    // The gateway's own state: on 1.x the client's status after a restart can be the message 1.x
+    // drops while it re-opens its gateway websocket (below), so the client may never show it.
+    await waitFor(() => tg.gateway.kernels.get(kernel.id).state === 'idle', 20_000, 'idle after restart');
+    if (kind === 'jupyter-server-2') await waitFor(() => kernel.status === 'idle', 20_000, 'the client sees idle after restart');
     expect(tg.gateway.kernels.get(kernel.id).pid).not.toBe(pidBefore);
     expect((await executeAfterReconnect(kernel, 'x = 3\nx*3')).results[0]!['text/plain']).toBe('9');
     await kernel.shutdown();
